@@ -1,0 +1,43 @@
+# countly_mp - set-up, tests, demo and builds. Every target creates .venv from the pinned
+# requirements when it is missing, so a fresh machine needs only Python, make and git.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum requirements-dev.txt | cut -d' ' -f1)
+
+.PHONY: setup test test-host test-mp demo mpy bench lint clean
+
+$(STAMP): requirements-dev.txt
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements-dev.txt
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# The whole suite: pytest on CPython, then the portable tests on the real MicroPython binary
+# under a 128 KiB heap. Fails if either fails.
+test: $(STAMP)
+	$(BIN)/python tools/run_tests.py
+
+test-host: $(STAMP)
+	$(BIN)/python tools/run_tests.py --host-only
+
+test-mp: $(STAMP)
+	$(BIN)/python tools/run_tests.py --mp-only
+
+demo: $(STAMP)
+	$(BIN)/python tools/demo.py
+
+mpy: $(STAMP)
+	$(BIN)/python tools/build_mpy.py
+
+bench: $(STAMP)
+	$(BIN)/python tools/bench.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check lib ports tools tests
+
+clean:
+	rm -rf build .pytest_cache .demo

@@ -1,0 +1,23 @@
+# countly_mp - Countly analytics for MicroPython boards, with a core identical on CPython.
+# This facade imports nothing until a name is asked for, so `import countly_mp` costs almost no
+# heap on a device: each public name is loaded from its module on first use.
+
+__version__ = "26.1.0"
+
+_NAMES = {
+    "Countly": "countly",
+    "Config": "config",
+    "Consent": "consent",
+    "DeviceIdType": "device_id",
+    "RequestResult": "remote_config",
+}
+
+
+def __getattr__(name):
+    module = _NAMES.get(name)
+    if module is None:
+        raise AttributeError(name)
+    mod = __import__("countly_mp." + module, None, None, [name])
+    value = getattr(mod, name)
+    globals()[name] = value
+    return value

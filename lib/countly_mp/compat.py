@@ -1,0 +1,88 @@
+# compat.py - the one place where CPython and MicroPython differ inside the core.
+# Every try/except import of the core lives here so the other modules stay byte-identical and
+# read the same on both runtimes.
+
+import sys
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+
+    def const(x):
+        return x
+
+
+MICROPYTHON = sys.implementation.name == "micropython"
+
+import json
+import binascii
+import hashlib
+
+
+def dumps(obj):
+    # Compact JSON with raw UTF-8 on both runtimes: MicroPython always emits raw non-ASCII and has
+    # no ensure_ascii keyword, so CPython is told to do the same. Identical bytes on the wire.
+    if MICROPYTHON:
+        return json.dumps(obj, separators=(",", ":"))
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+
+
+def loads(text):
+    return json.loads(text)
+
+
+def sha256_hex(data):
+    # MicroPython hashes have no hexdigest(); hexlify the digest instead.
+    return binascii.hexlify(hashlib.sha256(data).digest()).decode()
+
+
+def sha1_hex(data):
+    return binascii.hexlify(hashlib.sha1(data).digest()).decode()
+
+
+def crc32(data, value=0):
+    return binascii.crc32(data, value)
+
+
+def urandom(n):
+    import os
+
+    return os.urandom(n)
+
+
+def exception_text(exc):
+    # The runtime's own traceback text: sys.print_exception on MicroPython, traceback on CPython.
+    if MICROPYTHON:
+        import io
+
+        buf = io.StringIO()
+        sys.print_exception(exc, buf)
+        return buf.getvalue()
+    import traceback
+
+    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+
+
+def is_int(x):
+    # bool is not an int here, on either runtime (MicroPython already says so).
+    return type(x) is int
+
+
+def is_number(x):
+    if type(x) is int:
+        return True
+    if type(x) is float:
+        # NaN and infinities cannot be written as JSON: x != x catches NaN.
+        return x == x and x not in (float("inf"), float("-inf"))
+    return False
+
+
+def is_missing(exc):
+    # FileNotFoundError does not exist on MicroPython; both raise OSError with ENOENT.
+    import errno
+
+    return isinstance(exc, OSError) and exc.args and exc.args[0] == errno.ENOENT
+
+
+def ticks_of(platform):
+    return platform.ticks_ms()

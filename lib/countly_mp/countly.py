@@ -1,0 +1,278 @@
+# countly.py - the Countly object: wires config, port, clock, queues and features together.
+# Feature objects (events, sessions, views, ...) are built on first use, so an app that only
+# records events never compiles the crash or remote-config modules. No public call raises.
+
+from .clock import Clock
+from .compat import MICROPYTHON, dumps, exception_text
+from .config import Config
+from .log import Logger
+from .request import RequestBuilder, event_marker, split_record
+from .sender import DROP, OK, Sender
+from .store import Store
+
+_M = "Countly"
+
+# attribute -> (module, class): loaded by __getattr__ the first time it is used.
+_FEATURES = {
+    "events": ("events", "Events"),
+    "sessions": ("sessions", "Sessions"),
+    "device_id": ("device_id", "DeviceId"),
+    "views": ("views", "Views"),
+    "crashes": ("crashes", "Crashes"),
+    "user": ("user", "User"),
+    "location": ("location", "Location"),
+    "consent": ("consent", "ConsentApi"),
+    "attribution": ("attribution", "Attribution"),
+    "apm": ("apm", "Apm"),
+    "remote_config": ("remote_config", "RemoteConfig"),
+    "feedback": ("feedback", "Feedback"),
+}
+
+
+def _load(module, cls):
+    mod = __import__("countly_mp." + module, None, None, [cls])
+    return getattr(mod, cls)
+
+
+class Countly:
+    def __init__(self, config, platform=None):
+        if not isinstance(config, Config):
+            raise ValueError("Countly: config must be a countly_mp.Config")
+        self.config = config
+        self.log = Logger(config.logging, config.log_listener)
+        self.ready = False
+        self._stopped = False
+        try:
+            self._start(platform)
+            self.ready = True
+        except Exception as e:
+            # Storage or port failure: the SDK stays inert rather than taking the app down.
+            self.internal_error(_M, "init", e)
+
+    def _start(self, platform):
+        from . import device_id as dmod
+        from .fsqueue import FsQueue
+
+        cfg = self.config
+        if platform is None:
+            import countly_port
+
+            platform = countly_port.Platform(cfg)
+        self.platform = platform
+        self.clock = Clock(platform)
+        self.server_url = cfg.url
+        self.sdk_name = ("micropython" if MICROPYTHON else "python") + "-native-" + platform.name
+        self.store = Store(cfg.storage_path or platform.storage_root(), cfg.app_key)
+        self.request_queue = FsQueue(self.store.path("rq"), capacity=cfg.request_queue_size)
+        self.event_queue = FsQueue(self.store.path("eq"), capacity=cfg.request_queue_size)
+        self._repair_event_batch()
+        self.builder = RequestBuilder(self)
+        self.sender = Sender(self, self.request_queue)
+        self._consents = {}
+        for f in cfg.consents:
+            self._consents[f] = True
+        stored = dmod.load(self.store)
+        self._device_id, self.device_id_type = dmod.initial(
+            cfg, stored, platform.generate_device_id)
+        if stored != (self._device_id, self.device_id_type):
+            dmod.save(self.store, self._device_id, self.device_id_type)
+        self._last_combine = self.clock.ticks()
+        self.log.i(_M, "init", "sdk=%s, device_id_type=%s" % (self.sdk_name,
+                                                              self.device_id_type))
+        if not cfg.manual_sessions:
+            self.sessions.begin_now()
+
+    def __getattr__(self, name):
+        spec = _FEATURES.get(name)
+        if spec is None:
+            raise AttributeError(name)
+        feature = _load(spec[0], spec[1])(self)
+        setattr(self, name, feature)  # cached: __getattr__ is not consulted again
+        return feature
+
+    # ---- public lifecycle ----
+    def tick(self):
+        # Timers first, then at most one network exchange: the app's loop is never held longer
+        # than one bounded HTTP exchange.
+        if not self.ready or self._stopped:
+            return None
+        try:
+            if self.sessions.due():
+                self.sessions.update_now()
+            if len(self.event_queue) and (
+                self.clock.since(self._last_combine) >= self.config.event_flush_interval * 1000):
+                self.flush_events()
+            return self.sender.step()
+        except Exception as e:
+            self.internal_error(_M, "tick", e)
+            return None
+
+    def flush(self):
+        if not self.ready:
+            return 0
+        delivered = 0
+        try:
+            self.log.i(_M, "flush")
+            self.flush_events()
+            while True:
+                outcome = self.sender.step()
+                if outcome == OK:
+                    delivered += 1
+                elif outcome != DROP:
+                    break
+        except Exception as e:
+            self.internal_error(_M, "flush", e)
+        return delivered
+
+    def pending(self):
+        if not self.ready:
+            return 0
+        try:
+            return len(self.request_queue)
+        except Exception as e:
+            self.internal_error(_M, "pending", e)
+            return 0
+
+    def set_server_url(self, url):
+        try:
+            self.log.i(_M, "set_server_url")
+            Config(url, self.config.app_key)  # the same validation as at init
+            while url.endswith("/"):
+                url = url[:-1]
+            self.server_url = url
+            if self.ready:
+                self.sender.server_changed()
+            return True
+        except Exception as e:
+            self.log.w(_M, "set_server_url", "invalid url ignored: %s" % e)
+            return False
+
+    def stop(self):
+        if not self.ready or self._stopped:
+            return None
+        try:
+            self.log.i(_M, "stop")
+            if not self.config.manual_sessions:
+                self.sessions.end_now()
+            self.flush_events()
+            self.user_save()
+        except Exception as e:
+            self.internal_error(_M, "stop", e)
+        self._stopped = True
+        try:
+            self.sender.close()
+            self.request_queue.close()
+            self.event_queue.close()
+        except Exception as e:
+            self.internal_error(_M, "stop", e)
+        return None
+
+    # ---- internal services used by the feature modules ----
+    def internal_error(self, module, function, exc):
+        # An SDK bug or a storage failure: logged with its type, never with payload data.
+        self.log.e(module, function, "internal error %s: %s" % (type(exc).__name__, exc))
+        if self.config.logging:
+            print(exception_text(exc))
+
+    def device_id_value(self):
+        return self._device_id
+
+    def set_device_id(self, value, kind):
+        from . import device_id as dmod
+
+        self._device_id = value
+        self.device_id_type = kind
+        dmod.save(self.store, value, kind)
+
+    def consent_has(self, feature):
+        if not self.config.require_consent:
+            return True
+        return self._consents.get(feature, False)
+
+    def set_consent(self, feature, given):
+        self._consents[feature] = given
+
+    def can_send(self):
+        # Requests recorded in temporary ID mode wait for a real ID.
+        from .device_id import DeviceIdType
+
+        return self.device_id_type != DeviceIdType.TEMPORARY_ID
+
+    def metrics_json(self):
+        m = self.platform.metrics()
+        m["_app_version"] = self.config.app_version
+        for k in self.config.metrics:
+            m[k] = self.config.metrics[k]
+        return dumps(m)
+
+    def location_params(self, begin):
+        # The location module, when loaded, owns location; without it, init values go with the
+        # first begin_session and an opted-out device sends an empty location.
+        feature = self.__dict__.get("location")
+        if feature is not None:
+            return feature.params(begin)
+        cfg = self.config
+        if cfg.disable_location or not self.consent_has("location"):
+            return [("location", "")] if begin else []
+        gps = cfg.location_gps
+        if isinstance(gps, (list, tuple)):
+            gps = "%s,%s" % (gps[0], gps[1])
+        return [("country_code", cfg.location_country_code), ("city", cfg.location_city),
+                ("location", gps), ("ip_address", cfg.location_ip)]
+
+    def user_save(self):
+        feature = self.__dict__.get("user")
+        if feature is not None:
+            feature.save()
+
+    def enqueue(self, params, force_post=False, marker=None):
+        if self._stopped:
+            return False
+        before = self.request_queue.dropped
+        self.request_queue.append(self.builder.record(params, force_post, marker))
+        if self.request_queue.dropped != before:
+            self.log.d(_M, "enqueue", "request queue full, oldest request dropped")
+        return True
+
+    def enqueue_raw(self, encoded, marker=None):
+        return self.enqueue(encoded, marker=marker)
+
+    def flush_events(self):
+        self._last_combine = self.clock.ticks()
+        if len(self.event_queue):
+            self.events.combine()
+
+    def end_for_change(self):
+        # Device ID change without merge: events and the session close under the old ID.
+        self.flush_events()
+        self.user_save()
+        self._was_in_session = self.sessions.active
+        if self.sessions.active:
+            self.sessions.end_now()
+        self.events.clear_timed()
+
+    def begin_after_change(self):
+        if getattr(self, "_was_in_session", False) and not self.config.manual_sessions:
+            self.sessions.begin_now()
+
+    def prepare_record(self, record):
+        # A request held in temporary ID mode goes out under the real ID once there is one.
+        from .device_id import TEMP_ID
+        from .wire import quote
+
+        tag = b"&device_id=" + TEMP_ID.encode() + b"&"
+        if tag in record:
+            record = record.replace(tag, b"&device_id=" + quote(self._device_id).encode() + b"&",
+                                    1)
+        return record
+
+    def _repair_event_batch(self):
+        # A cut between "events request queued" and "events removed" would send them twice: the
+        # newest request names the last event it carries, so drop those from the event queue.
+        last = self.request_queue.peek_last()
+        if last is None or not len(self.event_queue):
+            return
+        flags, _ = split_record(last[1])
+        upto = event_marker(flags)
+        if upto is not None and self.event_queue.peek()[0] <= upto:
+            self.event_queue.ack(upto)

@@ -1,0 +1,83 @@
+# sessions.py - begin, update and end of a session, automatic or manual.
+# Durations come from monotonic ticks, so a clock sync in the middle of a session cannot make
+# them jump; the sub-second remainder is carried to the next report instead of being lost.
+
+_M = "Sessions"
+
+
+class Sessions:
+    def __init__(self, core):
+        self._core = core
+        self.active = False
+        self._since = 0  # ticks of the last begin/update report
+        self._carry_ms = 0
+
+    def _elapsed_s(self):
+        core = self._core
+        now = core.clock.ticks()
+        ms = core.clock.since(self._since) + self._carry_ms
+        self._since = now
+        self._carry_ms = ms % 1000
+        return ms // 1000
+
+    # Manual API: only when the app asked for manual sessions.
+    def begin(self):
+        return self._manual("begin", self.begin_now)
+
+    def update(self):
+        return self._manual("update", self.update_now)
+
+    def end(self):
+        return self._manual("end", self.end_now)
+
+    def _manual(self, name, action):
+        core = self._core
+        try:
+            core.log.i(_M, name)
+            if not core.config.manual_sessions:
+                core.log.w(_M, name, "sessions are automatic; set manual_sessions=True")
+                return False
+            return action()
+        except Exception as e:
+            core.internal_error(_M, name, e)
+            return False
+
+    def begin_now(self):
+        core = self._core
+        if self.active:
+            core.log.w(_M, "begin", "a session is already running")
+            return False
+        if not core.consent_has("sessions"):
+            return False
+        self.active = True
+        self._since = core.clock.ticks()
+        self._carry_ms = 0
+        params = [("begin_session", "1"), ("metrics", core.metrics_json())]
+        params.extend(core.location_params(True))
+        core.enqueue(params)
+        return True
+
+    def update_now(self):
+        core = self._core
+        if not self.active:
+            return False
+        core.flush_events()  # events recorded during the session go before its report
+        core.enqueue([("session_duration", self._elapsed_s())])
+        return True
+
+    def end_now(self):
+        core = self._core
+        if not self.active:
+            return False
+        core.flush_events()
+        core.user_save()
+        self.active = False
+        core.enqueue([("end_session", "1"), ("session_duration", self._elapsed_s())])
+        return True
+
+    def due(self):
+        # Automatic update from tick(): every session_update_interval seconds.
+        core = self._core
+        if not self.active or core.config.manual_sessions:
+            return False
+        return core.clock.since(self._since) >= core.config.session_update_interval * 1000

@@ -1,0 +1,47 @@
+# recv.py - test-side access to the local receiver over its HTTP read/control API.
+# Works on both runtimes: the MicroPython tests cannot call the receiver's Python methods, so
+# everything goes through /_receiver/* on 127.0.0.1.
+
+import json
+import os
+
+
+def url():
+    return os.getenv("COUNTLY_TEST_RECEIVER")
+
+
+def _call(method, path, body=None):
+    from countly_http import HTTPClient
+
+    c = HTTPClient(url(), 10000)
+    try:
+        data = None if body is None else json.dumps(body).encode()
+        status, _, answer = c.exchange(method, path, data,
+                                       None if data is None else "application/json")
+    finally:
+        c.close()
+    if status != 200:
+        raise OSError("receiver answered %d" % status)
+    return json.loads(answer) if answer else None
+
+
+def rows(table, **filters):
+    from countly_mp.wire import encode_params
+
+    q = ""
+    if filters:
+        q = "?" + bytes(encode_params([(k, filters[k]) for k in filters])).decode()
+    return _call("GET", "/_receiver/" + table + q)
+
+
+def reset():
+    _call("POST", "/_receiver/reset", {})
+
+
+def fault(mode, count=None, retry_after=None, hang_s=None):
+    _call("POST", "/_receiver/fault",
+          {"mode": mode, "count": count, "retry_after": retry_after, "hang_s": hang_s})
+
+
+def stats():
+    return _call("GET", "/_receiver/stats")

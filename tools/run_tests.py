@@ -1,0 +1,116 @@
+# run_tests.py - the whole test suite: pytest on CPython, then every portable test module on the
+# real unix MicroPython binary under a 128 KiB heap, each module in its own process so one
+# module's heap use cannot fail another. The receiver and the scripted HTTP peer run here, in
+# CPython, and reach the MicroPython tests through environment variables.
+#
+#   python tools/run_tests.py [--host-only | --mp-only] [--heap 128k] [module ...]
+
+import glob
+import os
+import re
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.dirname(sys.executable)
+sys.path[:0] = [os.path.join(ROOT, "tools"), os.path.join(ROOT, "tests", "support")]
+
+_SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed")
+
+
+def micropython():
+    exe = os.path.join(BIN, "micropython")
+    return exe if os.path.exists(exe) else "micropython"
+
+
+def run_host(extra):
+    # Streams pytest's output through and keeps its counts for the final summary line.
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"] + extra
+    print("$ " + " ".join(cmd), flush=True)
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    counts = {"passed": 0, "failed": 0, "error": 0, "errors": 0, "skipped": 0}
+    last = ""
+    for line in proc.stdout:
+        sys.stdout.write(line)
+        if " in " in line and ("passed" in line or "failed" in line or "error" in line):
+            last = line
+    code = proc.wait()
+    for n, word in re.findall(r"(\d+) (passed|failed|errors?|skipped)", last):
+        counts[word] += int(n)
+    failed = counts["failed"] + counts["error"] + counts["errors"]
+    if code != 0 and failed == 0:
+        failed = 1  # pytest failed without a count (collection error, crash)
+    return code, counts["passed"], failed, counts["skipped"]
+
+
+def run_mp(heap, modules, timeout_s=300):
+    from countly_receiver import Receiver
+    from scripted_server import ScriptedServer
+
+    receiver = Receiver(apps={"APPKEY": None, "SALTED": "s3cr3t"}, db_path=":memory:")
+    receiver.start(host="127.0.0.1", port=0)
+    peer = ScriptedServer()
+    peer.start()
+    env = dict(os.environ)
+    env["COUNTLY_TEST_RECEIVER"] = receiver.url
+    env["COUNTLY_TEST_SERVER"] = peer.url
+    if not modules:
+        modules = sorted(os.path.basename(p)[:-3]
+                         for p in glob.glob(os.path.join(ROOT, "tests", "portable", "test_*.py")))
+    passed = failed = 0
+    try:
+        for mod in modules:
+            receiver.reset()
+            cmd = [micropython(), "-X", "heapsize=" + heap,
+                   os.path.join(ROOT, "tests", "mp_runner.py"), ROOT, mod]
+            t0 = time.time()
+            try:
+                proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
+                                      timeout=timeout_s)
+                out, code = proc.stdout + proc.stderr, proc.returncode
+            except subprocess.TimeoutExpired as e:
+                out, code = (e.stdout or b"").decode(errors="replace") + "\nTIMEOUT", -1
+            counts = None
+            for line in out.splitlines():
+                m = _SUMMARY.match(line.strip())
+                if m:
+                    counts = int(m.group(1)), int(m.group(2))
+            if counts is None or code != 0:
+                print(out)
+                counts = (counts[0] if counts else 0), max(1, counts[1] if counts else 1)
+            elif "-v" in sys.argv:
+                print(out)
+            passed += counts[0]
+            failed += counts[1]
+            print("micropython -X heapsize=%s %s: %d passed, %d failed (%.1f s)"
+                  % (heap, mod, counts[0], counts[1], time.time() - t0), flush=True)
+    finally:
+        peer.stop()
+        receiver.stop()
+    return passed, failed
+
+
+def main(argv):
+    heap = "128k"
+    if "--heap" in argv:
+        heap = argv[argv.index("--heap") + 1]
+    modules = [a for a in argv if a.startswith("test_")]
+    host = (0, 0, 0, 0)
+    mp = (0, 0)
+    if "--mp-only" not in argv:
+        host = run_host([a for a in argv if a.startswith("tests/")])
+        print("pytest: %d passed, %d failed, %d skipped" % host[1:])
+    if "--host-only" not in argv:
+        mp = run_mp(heap, modules)
+        print("micropython: %d passed, %d failed" % mp)
+    ok = host[0] == 0 and mp[1] == 0
+    # The closing line counts both runtimes, in the form CI tooling reads.
+    print("total: %d passed, %d failed, %d skipped"
+          % (host[1] + mp[0], host[2] + mp[1], host[3]))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
