@@ -16,7 +16,14 @@ _NAMES = {
 def __getattr__(name):
     module = _NAMES.get(name)
     if module is None:
-        raise AttributeError(name)
+        # MicroPython resolves `from . import x` through this hook before it loads the
+        # submodule, so a submodule name must load and return that submodule.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return __import__("countly_mp." + name, None, None, [name])
+        except ImportError:
+            raise AttributeError(name)
     mod = __import__("countly_mp." + module, None, None, [name])
     value = getattr(mod, name)
     globals()[name] = value

@@ -158,13 +158,9 @@ class Countly:
             self.user_save()
         except Exception as e:
             self.internal_error(_M, "stop", e)
+        # The queues stay readable: flush() after stop() may still deliver what is left.
         self._stopped = True
-        try:
-            self.sender.close()
-            self.request_queue.close()
-            self.event_queue.close()
-        except Exception as e:
-            self.internal_error(_M, "stop", e)
+        self.sender.close()
         return None
 
     # ---- internal services used by the feature modules ----
