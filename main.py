@@ -67,7 +67,7 @@ def next_reading_number(path):
 def run(s):
     cfg = Config(s["url"], s["app_key"], app_version="1.0.0", event_queue_threshold=5,
                  event_flush_interval=2, session_update_interval=10, retry_cooldown=1,
-                 http_timeout=2, storage_path=s["storage"])
+                 http_timeout=2, storage_path=s["storage"], logging=bool(_getenv("COUNTLY_LOG")))
     ly = Countly(cfg, platform=countly_port.Platform(cfg))
     sensor = Sensor()
     counter = ly.store.path("demo_counter") if ly.ready else "demo_counter"

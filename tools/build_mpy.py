@@ -1,4 +1,4 @@
-# build_mpy.py - compiles the core to .mpy bytecode with mpy-cross, into build/mpy/.
+# build_mpy.py - compiles the core, the HTTP client and the ports to .mpy with mpy-cross.
 # A board then imports bytecode and skips the compiler, whose peak heap is about 5x the
 # module's (embedded-notes.md). The output tree is what deploy.py copies to a device's /lib.
 #
@@ -17,23 +17,36 @@ def mpy_cross():
     return exe if os.path.exists(exe) else "mpy-cross"
 
 
+def _compile(src, target, source_name, opt):
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    cmd = [mpy_cross(), "-o", target, "-s", source_name]
+    if opt:
+        cmd.insert(1, opt)
+    subprocess.check_call(cmd + [src])
+    return os.path.getsize(target)
+
+
 def build(out=None, opt=None):
+    # build/mpy/countly_mp/*.mpy      the core package
+    # build/mpy/countly_http.mpy      the shared keep-alive HTTP client
+    # build/mpy/ports/<port>/countly_port.mpy
     out = out or os.path.join(ROOT, "build", "mpy")
+    shutil.rmtree(out, ignore_errors=True)
+    jobs = []
     src = os.path.join(ROOT, "lib", "countly_mp")
-    dst = os.path.join(out, "countly_mp")
-    shutil.rmtree(dst, ignore_errors=True)
-    os.makedirs(dst)
-    built = []
     for name in sorted(os.listdir(src)):
-        if not name.endswith(".py"):
-            continue
-        target = os.path.join(dst, name[:-3] + ".mpy")
-        cmd = [mpy_cross(), "-o", target, "-s", "countly_mp/" + name]
-        if opt:
-            cmd.insert(1, opt)
-        subprocess.check_call(cmd + [os.path.join(src, name)])
-        built.append((name[:-3] + ".mpy", os.path.getsize(target)))
-    return dst, built
+        if name.endswith(".py"):
+            jobs.append((os.path.join(src, name), "countly_mp/" + name[:-3] + ".mpy"))
+    jobs.append((os.path.join(ROOT, "ports", "common", "countly_http.py"), "countly_http.mpy"))
+    for port in sorted(os.listdir(os.path.join(ROOT, "ports"))):
+        p = os.path.join(ROOT, "ports", port, "countly_port.py")
+        if os.path.exists(p):
+            jobs.append((p, "ports/%s/countly_port.mpy" % port))
+    built = []
+    for path, rel in jobs:
+        size = _compile(path, os.path.join(out, rel), rel[:-4] + ".py", opt)
+        built.append((rel, size))
+    return out, built
 
 
 def main():
@@ -42,7 +55,7 @@ def main():
     dst, built = build(out, opt)
     total = 0
     for name, size in built:
-        print("%-22s %6d B" % (name, size))
+        print("%-32s %6d B" % (name, size))
         total += size
     print("%d modules, %d bytes of .mpy in %s" % (len(built), total, dst))
 

@@ -11,7 +11,6 @@
 #
 #   python tools/demo.py [--readings 60] [--period-ms 100] [--python]   (--python: CPython)
 
-import json
 import os
 import shutil
 import signal
@@ -26,6 +25,8 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 from countly_receiver import Receiver  # noqa: E402
 
 APP_KEY = "DEMO_APP_KEY"
+PATH = ":".join(os.path.join(ROOT, p) for p in ("lib", "ports/common", "ports/unix"))
+MPY_PATH = ":".join(os.path.join(ROOT, "build", "mpy", p) for p in ("", "ports/unix"))
 
 
 def arg(name, default):
@@ -40,8 +41,7 @@ class Device:
         env = dict(os.environ)
         env.update({"COUNTLY_URL": url, "COUNTLY_APP_KEY": APP_KEY, "COUNTLY_STORAGE": storage,
                     "DEMO_READINGS": str(readings), "DEMO_PERIOD_MS": str(period_ms),
-                    "MICROPYPATH": ".frozen:%s/lib:%s/ports/unix" % (ROOT, ROOT),
-                    "PYTHONPATH": "%s/lib:%s/ports/unix" % (ROOT, ROOT)})
+                    "MICROPYPATH": ".frozen:" + MPY_PATH, "PYTHONPATH": PATH})
         if use_cpython:
             cmd = [sys.executable, "main.py"]
         else:
@@ -85,6 +85,9 @@ def wait_for(cond, timeout):
 
 
 def main():
+    from build_mpy import build
+
+    build()  # the device runs the .mpy bundle, as a board would
     readings = arg("--readings", 60)
     period = arg("--period-ms", 100)
     use_cpython = "--python" in sys.argv
@@ -122,7 +125,7 @@ def main():
     accepted += dev.accepted
 
     events = receiver.rows("events")
-    stored = [json.loads(e["segmentation"])["n"] for e in events if e["key"] == "reading"]
+    stored = [e["segmentation"]["n"] for e in events if e["key"] == "reading"]
     sessions = receiver.rows("sessions")
     stats = receiver.stats()
     receiver.stop()
@@ -130,7 +133,7 @@ def main():
     dupes = sorted(n for n in set(stored) if stored.count(n) > 1)
     print("device accepted %d readings; receiver stored %d reading events in %d sessions"
           % (len(accepted), len(stored), len(sessions)))
-    print("receiver served %d HTTP requests over %d TCP connections"
+    print("since it came back, the receiver served %d HTTP requests over %d TCP connections"
           % (stats["requests"], stats["connections"]))
     print("lost: %s  duplicated: %s" % (missing or "none", dupes or "none"))
     print("receiver database kept at %s" % db)

@@ -56,6 +56,9 @@ def run_mp(heap, modules, timeout_s=300):
     env = dict(os.environ)
     env["COUNTLY_TEST_RECEIVER"] = receiver.url
     env["COUNTLY_TEST_SERVER"] = peer.url
+    from build_mpy import build
+
+    env["COUNTLY_MPY"] = build()[0]
     if not modules:
         modules = sorted(os.path.basename(p)[:-3]
                          for p in glob.glob(os.path.join(ROOT, "tests", "portable", "test_*.py")))

@@ -15,7 +15,7 @@ import pytest
 from freezegun import freeze_time
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-for _p in ("lib", "ports/unix", "tests/support"):
+for _p in ("lib", "ports/common", "ports/unix", "tests/support"):
     _p = os.path.join(_ROOT, _p)
     if _p not in sys.path:
         sys.path.insert(0, _p)
