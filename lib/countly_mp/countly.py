@@ -3,7 +3,7 @@
 # records events never compiles the crash or remote-config modules. No public call raises.
 
 from .clock import Clock
-from .compat import MICROPYTHON, dumps, exception_text
+from .compat import MICROPYTHON, const, dumps, exception_text
 from .config import Config
 from .log import Logger
 from .request import RequestBuilder, event_marker, split_record
@@ -11,6 +11,7 @@ from .sender import DROP, OK, Sender
 from .store import Store
 
 _M = "Countly"
+_CLOCK_GRACE_MS = const(60000)  # how long after init sending waits for a valid wall clock
 
 # attribute -> (module, class): loaded by __getattr__ the first time it is used.
 _FEATURES = {
@@ -76,10 +77,10 @@ class Countly:
             cfg, stored, platform.generate_device_id)
         if stored != (self._device_id, self.device_id_type):
             dmod.save(self.store, self._device_id, self.device_id_type)
-        self._last_combine = self.clock.ticks()
+        self._last_combine = self._init_ticks = self.clock.ticks()
         self.log.i(_M, "init", "sdk=%s, device_id_type=%s" % (self.sdk_name,
                                                               self.device_id_type))
-        if not cfg.manual_sessions:
+        if not cfg.manual_sessions and not self.sessions.resume():
             self.sessions.begin_now()
 
     def __getattr__(self, name):
@@ -97,6 +98,9 @@ class Countly:
         if not self.ready or self._stopped:
             return None
         try:
+            service = getattr(self.platform, "service", None)
+            if service is not None:
+                service()  # the port's own housekeeping, e.g. NTP on an ESP32
             if self.sessions.due():
                 self.sessions.update_now()
             if len(self.event_queue) and (
@@ -189,10 +193,13 @@ class Countly:
         self._consents[feature] = given
 
     def can_send(self):
-        # Requests recorded in temporary ID mode wait for a real ID.
+        # Requests recorded in temporary ID mode wait for a real ID; just after boot, requests
+        # wait a little for the clock so that they can be sent with their true time.
         from .device_id import DeviceIdType
 
-        return self.device_id_type != DeviceIdType.TEMPORARY_ID
+        if self.device_id_type == DeviceIdType.TEMPORARY_ID:
+            return False
+        return self.clock.valid() or self.clock.since(self._init_ticks) >= _CLOCK_GRACE_MS
 
     def metrics_json(self):
         m = self.platform.metrics()
@@ -252,15 +259,17 @@ class Countly:
             self.sessions.begin_now()
 
     def prepare_record(self, record):
-        # A request held in temporary ID mode goes out under the real ID once there is one.
+        # Send-time fix-ups that keep retries byte-identical: a request held in temporary ID
+        # mode goes out under the real ID, and one made before the clock was valid is re-timed.
         from .device_id import TEMP_ID
+        from .request import retime
         from .wire import quote
 
         tag = b"&device_id=" + TEMP_ID.encode() + b"&"
         if tag in record:
             record = record.replace(tag, b"&device_id=" + quote(self._device_id).encode() + b"&",
                                     1)
-        return record
+        return retime(record, self.clock, self.clock.tz())
 
     def _repair_event_batch(self):
         # A cut between "events request queued" and "events removed" would send them twice: the

@@ -89,6 +89,9 @@ class Events:
         if ts is not None:
             hour, dow = core.clock.hour_dow(ts, core.clock.tz())
             parts.append(',"timestamp":%d,"hour":%d,"dow":%d' % (ts, hour, dow))
+        else:
+            # No valid wall clock yet: a ticks marker, resolved when the request is sent.
+            parts.append(',"timestamp":"%s"' % core.clock.marker())
         parts.append("}")
         core.event_queue.append("".join(parts).encode())
         if len(core.event_queue) >= core.config.event_queue_threshold:

@@ -5,7 +5,8 @@
 # sdk_name, sdk_version) followed by the feature's own params, all percent-encoded. Only `rr`
 # and the checksum are added at send time, so a retry is byte-identical except for those two.
 # Flags are space-separated tokens: "P" forces POST (crashes), "E<seq>" marks the request that
-# carries the persisted events up to event-queue sequence <seq>.
+# carries the persisted events up to event-queue sequence <seq>, "U<boot>:<ticks>" marks a
+# request made before the wall clock was valid (see retime).
 
 from .wire import encode_params, quote_into, with_checksum
 
@@ -29,14 +30,16 @@ class RequestBuilder:
             flags.append("P")
         if marker is not None:
             flags.append("E%d" % marker)
+        if ts is None:
+            flags.append(clock.marker())
         out.extend(" ".join(flags).encode())
         out.append(10)  # "\n"
         body = bytearray()
         base = [("app_key", core.config.app_key), ("device_id", core.device_id_value())]
         encode_params(base, body)
         if ts is not None:
-            # An unsynced clock is not a valid timestamp: without one the server stamps the
-            # request on arrival, which beats filing it under 2000-01-01.
+            # An unsynced clock is not a valid timestamp: the record carries a ticks marker
+            # instead (see retime), never a date in 2000.
             hour, dow = clock.hour_dow(ts, tz)
             encode_params((("timestamp", ts), ("hour", hour), ("dow", dow)), body)
         encode_params((("tz", tz), ("sdk_name", core.sdk_name), ("sdk_version", SDK_VERSION)),
@@ -80,3 +83,46 @@ def finalize(record, queue_length, salt, force_post):
     if force_post or "P" in flags or len(payload) >= _GET_LIMIT:
         return "POST", "/i", bytes(payload), "application/x-www-form-urlencoded"
     return "GET", "/i?" + bytes(payload).decode(), None, None
+
+
+_EVENT_TS = b"%2C%22timestamp%22%3A%22U"  # ',"timestamp":"U' inside an encoded events param
+_QUOTE = b"%22"
+
+
+def retime(record, clock, tz):
+    # Resolves the "U" markers of a record made before the clock was valid: the request gets
+    # timestamp/hour/dow before its tz param, each event its own; when the marker's boot is gone
+    # (or no valid time was seen yet) they are left out and the server stamps the request.
+    flags, params = split_record(record)
+    marker = None
+    for f in flags:
+        if f and f[0] == "U":
+            marker = f
+    if marker is None and _EVENT_TS not in params:
+        return record
+    out = bytearray(" ".join(f for f in flags if f != marker).encode())
+    out.append(10)
+    if marker is not None:
+        ts = clock.epoch_of_marker(marker)
+        i = params.find(b"&tz=")
+        if ts is not None and i >= 0:
+            hour, dow = clock.hour_dow(ts, tz)
+            params = b"%s&timestamp=%d&hour=%d&dow=%d%s" % (params[:i], ts, hour, dow, params[i:])
+    while True:
+        i = params.find(_EVENT_TS)
+        if i < 0:
+            break
+        start = i + len(_EVENT_TS) - 1  # at the "U"
+        end = params.find(_QUOTE, start)
+        if end < 0:
+            break
+        ts = clock.epoch_of_marker(params[start:end].decode().replace("%3A", ":"))
+        if ts is None:
+            repl = b""
+        else:
+            hour, dow = clock.hour_dow(ts, tz)
+            repl = b"%%2C%%22timestamp%%22%%3A%d%%2C%%22hour%%22%%3A%d%%2C%%22dow%%22%%3A%d" % (
+                ts, hour, dow)
+        params = params[:i] + repl + params[end + len(_QUOTE) :]
+    out.extend(params)
+    return bytes(out)

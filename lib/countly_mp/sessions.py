@@ -1,6 +1,9 @@
 # sessions.py - begin, update and end of a session, automatic or manual.
 # Durations come from monotonic ticks, so a clock sync in the middle of a session cannot make
 # them jump; the sub-second remainder is carried to the next report instead of being lost.
+# The session's state (running or not, wall time of the last report) is saved at every report,
+# in the port's RTC memory when it has one, so a board waking from deep sleep continues its
+# session instead of opening a new one on every wake.
 
 _M = "Sessions"
 
@@ -55,6 +58,7 @@ class Sessions:
         params = [("begin_session", "1"), ("metrics", core.metrics_json())]
         params.extend(core.location_params(True))
         core.enqueue(params)
+        self._save()
         return True
 
     def update_now(self):
@@ -63,6 +67,7 @@ class Sessions:
             return False
         core.flush_events()  # events recorded during the session go before its report
         core.enqueue([("session_duration", self._elapsed_s())])
+        self._save()
         return True
 
     def end_now(self):
@@ -73,6 +78,7 @@ class Sessions:
         core.user_save()
         self.active = False
         core.enqueue([("end_session", "1"), ("session_duration", self._elapsed_s())])
+        self._save()
         return True
 
     def due(self):
@@ -80,4 +86,41 @@ class Sessions:
         core = self._core
         if not self.active or core.config.manual_sessions:
             return False
-        return core.clock.since(self._since) >= core.config.session_update_interval * 1000
+        elapsed = core.clock.since(self._since) + self._carry_ms
+        return elapsed >= core.config.session_update_interval * 1000
+
+    # ---- deep sleep: state kept across resets ----
+    def _memory(self):
+        hook = getattr(self._core.platform, "session_memory", None)
+        return hook() if hook is not None else None
+
+    def _save(self):
+        core = self._core
+        now = core.platform.epoch_ms()
+        data = ("%d %s" % (1 if self.active else 0, "-" if now is None else now)).encode()
+        mem = self._memory()
+        if mem is not None:
+            mem.write(data)
+        else:
+            core.store.write("session", data)
+
+    def resume(self):
+        # At init: continue the saved session when the port says the board woke from deep
+        # sleep. The time asleep counts toward the next session_duration.
+        core = self._core
+        woke = getattr(core.platform, "woke_from_sleep", None)
+        if woke is None or not woke() or not core.consent_has("sessions"):
+            return False
+        mem = self._memory()
+        raw = mem.read() if mem is not None else core.store.read("session")
+        parts = raw.decode().split() if raw else ()
+        if len(parts) != 2 or parts[0] != "1":
+            return False
+        now = core.platform.epoch_ms()
+        self._carry_ms = 0
+        if now is not None and parts[1] != "-":
+            self._carry_ms = max(0, now - int(parts[1]))
+        self.active = True
+        self._since = core.clock.ticks()
+        core.log.i(_M, "resume", "session continued after deep sleep")
+        return True
