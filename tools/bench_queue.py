@@ -13,7 +13,9 @@ for sub in ("lib", "tests/support"):
     sys.path.insert(0, ROOT + "/" + sub)
 
 from countly_mp.fsqueue import FsQueue  # noqa: E402
-from ramblock import Disk  # noqa: E402
+from ramblock import Disk, reserve  # noqa: E402
+
+reserve()
 
 MP = sys.implementation.name == "micropython"
 if MP:

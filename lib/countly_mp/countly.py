@@ -63,9 +63,11 @@ class Countly:
         self.clock = Clock(platform)
         self.server_url = cfg.url
         self.sdk_name = ("micropython" if MICROPYTHON else "python") + "-native-" + platform.name
-        self.store = Store(cfg.storage_path or platform.storage_root(), cfg.app_key)
-        self.request_queue = FsQueue(self.store.path("rq"), capacity=cfg.request_queue_size)
-        self.event_queue = FsQueue(self.store.path("eq"), capacity=cfg.request_queue_size)
+        fs = getattr(platform, "fs", None)
+        self.store = Store(cfg.storage_path or platform.storage_root(), cfg.app_key, fs)
+        self.request_queue = FsQueue(self.store.path("rq"), capacity=cfg.request_queue_size,
+                                     fs=fs)
+        self.event_queue = FsQueue(self.store.path("eq"), capacity=cfg.request_queue_size, fs=fs)
         self._repair_event_batch()
         self.builder = RequestBuilder(self)
         self.sender = Sender(self, self.request_queue)
@@ -80,8 +82,16 @@ class Countly:
         self._last_combine = self._init_ticks = self.clock.ticks()
         self.log.i(_M, "init", "sdk=%s, device_id_type=%s" % (self.sdk_name,
                                                               self.device_id_type))
+        # Init-time requests of features set up in Config; each module loads only when used.
+        if cfg.require_consent and cfg.consents:
+            self.consent.at_init()  # groups expanded, then the full state is sent
+        if (cfg.disable_location or cfg.location_country_code or cfg.location_city
+                or cfg.location_gps is not None or cfg.location_ip):
+            self.location.at_init()
         if not cfg.manual_sessions and not self.sessions.resume():
             self.sessions.begin_now()
+        if cfg.direct_attribution is not None or cfg.indirect_attribution is not None:
+            self.attribution.at_init()
 
     def __getattr__(self, name):
         spec = _FEATURES.get(name)

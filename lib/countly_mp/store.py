@@ -7,7 +7,7 @@ import os
 from .compat import is_missing, sha1_hex
 
 
-def makedirs(path):
+def makedirs(path, fs=os):
     # os.makedirs and os.path do not exist on MicroPython.
     built = ""
     for part in path.split("/"):
@@ -16,24 +16,28 @@ def makedirs(path):
             continue
         built = part if built == "" else (built.rstrip("/") + "/" + part)
         try:
-            os.mkdir(built)
+            fs.mkdir(built)
         except OSError:
             pass  # exists already (EEXIST) or a parent we may not create; open() will tell
 
 
 class Store:
-    def __init__(self, root, app_key):
+    def __init__(self, root, app_key, fs=None):
         # Queues are kept apart per app key (the guide), under a hash so the key never appears
-        # in a file name.
+        # in a file name. fs: an os-like object (open, mkdir, rename, remove, listdir, stat)
+        # when the files live somewhere the os module does not reach, e.g. a test flash image.
+        self.fs = fs
+        self._os = os if fs is None else fs
+        self._open = open if fs is None else fs.open
         self.dir = "%s/%s" % (root.rstrip("/"), sha1_hex(app_key.encode())[:12])
-        makedirs(self.dir)
+        makedirs(self.dir, self._os)
 
     def path(self, name):
         return "%s/%s" % (self.dir, name)
 
     def read(self, name):
         try:
-            with open(self.path(name), "rb") as f:
+            with self._open(self.path(name), "rb") as f:
                 return f.read()
         except OSError as e:
             if is_missing(e):
@@ -42,13 +46,13 @@ class Store:
 
     def write(self, name, data):
         tmp = self.path(name + ".tmp")
-        with open(tmp, "wb") as f:
+        with self._open(tmp, "wb") as f:
             f.write(data)
             f.flush()
-        os.rename(tmp, self.path(name))
+        self._os.rename(tmp, self.path(name))
 
     def remove(self, name):
         try:
-            os.remove(self.path(name))
+            self._os.remove(self.path(name))
         except OSError:
             pass

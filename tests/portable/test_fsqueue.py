@@ -8,7 +8,9 @@ import gc
 import binascii
 
 from countly_mp.fsqueue import FsQueue
-from ramblock import Disk
+from ramblock import Disk, reserve
+
+reserve()  # the flash image first, while the heap is in one piece
 
 MP = sys.implementation.name == "micropython"
 

@@ -9,25 +9,14 @@ import struct
 import sys
 
 from countly_mp.fsqueue import FsQueue
-from ramblock import Disk
+from ramblock import Disk, reserve
+
+reserve()  # the flash image first, while the heap is in one piece
+from xorshift import XorShift
 
 MP = sys.implementation.name == "micropython"
 CUTS = 1000
 CAP = 8
-
-
-class XorShift:
-    # Same numbers on both runtimes (random differs between them).
-    def __init__(self, seed):
-        self.x = seed & 0xFFFFFFFF or 1
-
-    def below(self, n):
-        x = self.x
-        x ^= (x << 13) & 0xFFFFFFFF
-        x ^= x >> 17
-        x ^= (x << 5) & 0xFFFFFFFF
-        self.x = x
-        return x % n
 
 
 def _payload(idx, n):

@@ -147,6 +147,40 @@ class RAMBlockDev(_Faults):
         return 0
 
 
+class FileBlockDev(RAMBlockDev):
+    # The same device with its bytes in a host file instead of the heap: a test that runs the
+    # whole SDK inside a 128 KiB MicroPython heap has no room left for a flash image there.
+    def __init__(self, path, bs=4096, n=16):
+        self._init_faults(bs, n, b"")  # b"": no heap image
+        self.f = open(path, "w+b")
+        for _ in range(bs * n // 256):
+            self.f.write(self._ff)
+        self.f.flush()
+
+    def readblocks(self, blk, buf, off=0):
+        if self.dead:
+            return _EIO
+        if self._tick():
+            raise self._exc
+        self.reads += 1
+        self.f.seek(blk * self.bs + off)
+        self.f.readinto(buf)
+        return 0
+
+    def _prog(self, a, buf, cut):
+        n = len(buf) // 2 if cut else len(buf)
+        self.f.seek(a)
+        self.f.write(buf[:n] if cut else buf)
+        self.progs += 1
+        self.prog_bytes += n
+
+    def _erase(self, blk, cut):
+        self.f.seek(blk * self.bs)
+        for _ in range((self.bs // 2 if cut else self.bs) // 256):
+            self.f.write(self._ff)
+        self.erases += 1
+
+
 try:
     import littlefs
     import errno as _errno
@@ -271,8 +305,10 @@ except ImportError:
     littlefs = None
 
 
-if MP:
-    _buffer(_MIN)  # at import, while the heap is still in one piece
+def reserve():
+    # Tests with heap images call this first thing, while the heap is still in one piece.
+    if MP:
+        _buffer(_MIN)
 
 
 class Disk:
@@ -280,8 +316,10 @@ class Disk:
     # object on the same bytes. Returns (fs, dirpath) for FsQueue(dirpath, fs=fs).
     MOUNT = "/q"
 
-    def __init__(self, bs=4096, n=10):
-        if MP:
+    def __init__(self, bs=4096, n=10, path=None):
+        if MP and path:
+            self.dev = FileBlockDev(path, bs, n)
+        elif MP:
             self.dev = RAMBlockDev(bs, n)
         else:
             self.dev = LfsContext(bs, n)
