@@ -4,70 +4,48 @@
 
 from .compat import is_int, is_number
 
-# (name, default, kind). Kinds: "int+" positive int, "int0" int >= 0, "bool", "str?" str or
-# None, "call?" callable or None, "any".
-_OPTIONS = (
-    ("device_id", None, "str?"),
-    ("temporary_device_id", False, "bool"),
-    ("clear_stored_device_id", False, "bool"),
-    ("salt", None, "str?"),
-    ("app_version", "0.0", "str"),
-    ("force_post", False, "bool"),
-    ("manual_sessions", False, "bool"),
-    ("session_update_interval", 60, "int+"),
-    ("event_queue_threshold", 100, "int+"),
-    ("event_flush_interval", 60, "int+"),
-    ("request_queue_size", 1000, "int+"),
-    ("retry_cooldown", 60, "int0"),
-    ("http_timeout", 10, "int+"),
-    ("require_consent", False, "bool"),
-    ("consents", (), "seq"),
-    ("consent_groups", {}, "dict"),
-    ("location_country_code", None, "str?"),
-    ("location_city", None, "str?"),
-    ("location_gps", None, "any"),
-    ("location_ip", None, "str?"),
-    ("disable_location", False, "bool"),
-    ("max_key_length", 128, "int+"),
-    ("max_value_size", 256, "int+"),
-    ("max_segmentation_values", 100, "int+"),
-    ("max_breadcrumb_count", 100, "int+"),
-    ("max_stack_trace_lines_per_thread", 30, "int+"),
-    ("max_stack_trace_line_length", 200, "int+"),
-    ("logging", False, "bool"),
-    ("log_listener", None, "call?"),
-    ("storage_path", None, "str?"),
-    ("metrics", {}, "dict"),
-    ("crash_segmentation", {}, "dict"),
-    ("direct_attribution", None, "any"),
-    ("indirect_attribution", None, "any"),
-    ("rc_automatic_triggers", False, "bool"),
-    ("rc_enroll_ab_on_download", False, "bool"),
-    ("rc_value_caching", False, "bool"),
-    ("rc_callbacks", (), "seq"),
-    ("server_config", True, "bool"),
-    ("tls_verify", None, "any"),
-    ("ca_data", None, "any"),
+# Defaults are class attributes, so an instance stores only what the app set, and each
+# option's kind is one letter of a string (a table of tuples cost ~8 KB of MicroPython heap):
+# p positive int, z int >= 0, b bool, s non-empty str, o str or None, c callable or None,
+# q list/tuple, d dict, a anything.
+_KINDS = (
+    "device_id:o temporary_device_id:b clear_stored_device_id:b salt:o app_version:s "
+    "force_post:b manual_sessions:b session_update_interval:p event_queue_threshold:p "
+    "event_flush_interval:p request_queue_size:p retry_cooldown:z http_timeout:p "
+    "require_consent:b consents:q consent_groups:d location_country_code:o location_city:o "
+    "location_gps:a location_ip:o disable_location:b max_key_length:p max_value_size:p "
+    "max_segmentation_values:p max_breadcrumb_count:p max_stack_trace_lines_per_thread:p "
+    "max_stack_trace_line_length:p logging:b log_listener:c storage_path:o metrics:d "
+    "crash_segmentation:d direct_attribution:a indirect_attribution:a "
+    "rc_automatic_triggers:b rc_enroll_ab_on_download:b rc_value_caching:b rc_callbacks:q "
+    "server_config:b tls_verify:a ca_data:a"
 )
+
+
+def _kind(name):
+    i = _KINDS.find(name + ":")
+    if i < 0 or (i and _KINDS[i - 1] != " "):
+        return None
+    return _KINDS[i + len(name) + 1]
 
 
 def _check(name, value, kind):
     ok = True
-    if kind == "int+":
+    if kind == "p":
         ok = is_int(value) and value > 0
-    elif kind == "int0":
+    elif kind == "z":
         ok = is_int(value) and value >= 0
-    elif kind == "bool":
+    elif kind == "b":
         ok = value is True or value is False
-    elif kind == "str":
+    elif kind == "s":
         ok = isinstance(value, str) and value != ""
-    elif kind == "str?":
+    elif kind == "o":
         ok = value is None or (isinstance(value, str) and value != "")
-    elif kind == "call?":
+    elif kind == "c":
         ok = value is None or callable(value)
-    elif kind == "seq":
+    elif kind == "q":
         ok = isinstance(value, (list, tuple))
-    elif kind == "dict":
+    elif kind == "d":
         ok = isinstance(value, dict)
     if not ok:
         raise ValueError("Config: invalid value for %s" % name)
@@ -88,22 +66,63 @@ def _check_url(url):
 
 
 class Config:
+    device_id = None
+    temporary_device_id = False
+    clear_stored_device_id = False
+    salt = None
+    app_version = "0.0"
+    force_post = False
+    manual_sessions = False
+    session_update_interval = 60
+    event_queue_threshold = 100
+    event_flush_interval = 60
+    request_queue_size = 1000
+    retry_cooldown = 60
+    http_timeout = 10
+    require_consent = False
+    consents = ()
+    location_country_code = None
+    location_city = None
+    location_gps = None
+    location_ip = None
+    disable_location = False
+    max_key_length = 128
+    max_value_size = 256
+    max_segmentation_values = 100
+    max_breadcrumb_count = 100
+    max_stack_trace_lines_per_thread = 30
+    max_stack_trace_line_length = 200
+    logging = False
+    log_listener = None
+    storage_path = None
+    direct_attribution = None
+    indirect_attribution = None
+    rc_automatic_triggers = False
+    rc_enroll_ab_on_download = False
+    rc_value_caching = False
+    rc_callbacks = ()
+    server_config = True
+    tls_verify = None
+    ca_data = None
+
     def __init__(self, url, app_key, **options):
         self.url = _check_url(url)
         if not isinstance(app_key, str) or not app_key.strip():
             raise ValueError("Config: app_key must be a non-empty string")
         self.app_key = app_key
-        known = {}
-        for name, default, kind in _OPTIONS:
-            known[name] = True
-            value = options.get(name, default)
+        # Mutable defaults are per instance, never shared.
+        self.consent_groups = {}
+        self.metrics = {}
+        self.crash_segmentation = {}
+        for name in options:
+            kind = _kind(name)
+            if kind is None:
+                raise ValueError("Config: unknown option %s" % name)
+            value = options[name]
             _check(name, value, kind)
             if isinstance(value, dict):
-                value = dict(value)  # never share a mutable default between instances
+                value = dict(value)
             setattr(self, name, value)
-        for name in options:
-            if name not in known:
-                raise ValueError("Config: unknown option %s" % name)
         if self.location_gps is not None:
             _gps(self.location_gps)
 

@@ -102,27 +102,31 @@ def retime(record, clock, tz):
         return record
     out = bytearray(" ".join(f for f in flags if f != marker).encode())
     out.append(10)
+    mv = memoryview(params)
+    pos = 0
     if marker is not None:
         ts = clock.epoch_of_marker(marker)
         i = params.find(b"&tz=")
         if ts is not None and i >= 0:
             hour, dow = clock.hour_dow(ts, tz)
-            params = b"%s&timestamp=%d&hour=%d&dow=%d%s" % (params[:i], ts, hour, dow, params[i:])
+            out.extend(mv[:i])
+            out.extend(b"&timestamp=%d&hour=%d&dow=%d" % (ts, hour, dow))
+            pos = i
     while True:
-        i = params.find(_EVENT_TS)
+        # One pass, appending into `out`: no copy of the whole request per event.
+        i = params.find(_EVENT_TS, pos)
         if i < 0:
             break
         start = i + len(_EVENT_TS) - 1  # at the "U"
         end = params.find(_QUOTE, start)
         if end < 0:
             break
-        ts = clock.epoch_of_marker(params[start:end].decode().replace("%3A", ":"))
-        if ts is None:
-            repl = b""
-        else:
+        out.extend(mv[pos:i])
+        ts = clock.epoch_of_marker(bytes(mv[start:end]).decode().replace("%3A", ":"))
+        if ts is not None:
             hour, dow = clock.hour_dow(ts, tz)
-            repl = b"%%2C%%22timestamp%%22%%3A%d%%2C%%22hour%%22%%3A%d%%2C%%22dow%%22%%3A%d" % (
-                ts, hour, dow)
-        params = params[:i] + repl + params[end + len(_QUOTE) :]
-    out.extend(params)
+            out.extend(b"%%2C%%22timestamp%%22%%3A%d%%2C%%22hour%%22%%3A%d%%2C%%22dow%%22%%3A%d"
+                       % (ts, hour, dow))
+        pos = end + len(_QUOTE)
+    out.extend(mv[pos:])
     return bytes(out)
