@@ -31,14 +31,19 @@ class ConsentApi:
     def __init__(self, core):
         self._core = core
 
-    def _expand(self, names):
+    def _expand(self, names, depth=0):
         groups = self._core.config.consent_groups
         out = []
         for n in names:
-            if isinstance(n, (list, tuple)):
-                out.extend(self._expand(n))
+            if depth > 4:
+                self._core.log.w(_M, "consent", "consent groups nested too deep, ignored")
+            elif isinstance(n, (list, tuple)):
+                out.extend(self._expand(n, depth + 1))
+            elif not isinstance(n, str):
+                self._core.log.w(_M, "consent", "feature names must be strings, ignored")
             elif n in groups:
-                out.extend(self._expand(groups[n]))
+                g = groups[n]
+                out.extend(self._expand(g if isinstance(g, (list, tuple)) else (g,), depth + 1))
             elif n in Consent.ALL:
                 out.append(n)
             else:
@@ -51,23 +56,58 @@ class ConsentApi:
             core.log.i(_M, function)
             if not core.config.require_consent:
                 return True
-            changed = False
+            changed = []
             for f in self._expand(names):
-                if core.consent_has(f) != given:
-                    if not given and f == Consent.SESSIONS and core.sessions.active:
-                        core.sessions.end_now()
-                    if not given and f == Consent.EVENTS:
-                        core.flush_events()
+                if core.consent_has(f) != given and f not in changed:
+                    if not given:
+                        self._stopping(f)
                     core.set_consent(f, given)
-                    changed = True
+                    changed.append(f)
             if changed:
-                self._send_state()
+                self.send_state()
+                if given:
+                    self._starting(changed)
             return True
         except Exception as e:
             core.internal_error(_M, function, e)
             return False
 
-    def _send_state(self):
+    def _stopping(self, f):
+        # Before a consent goes: what the feature holds is closed or dropped.
+        core = self._core
+        loaded = core.__dict__
+        if f == Consent.SESSIONS and core.sessions.active:
+            core.sessions.end_now()
+        elif f == Consent.EVENTS:
+            core.flush_events()
+            core.events.clear_timed()
+        elif f == Consent.VIEWS and loaded.get("views") is not None:
+            core.views.session_end()
+        elif f == Consent.USERS and loaded.get("user") is not None:
+            core.user.clear()
+        elif f == Consent.LOCATION:
+            if loaded.get("location") is not None:
+                core.location.consent_removed()
+            else:
+                core.enqueue([("location", "")])  # the server stops locating this device
+        elif f == Consent.APM and loaded.get("apm") is not None:
+            core.apm.clear()
+
+    def _starting(self, given):
+        # After a consent came: an automatic session starts when sessions were just allowed.
+        core = self._core
+        if (Consent.SESSIONS in given and not core.config.manual_sessions
+                and not core.sessions.active):
+            core.sessions.begin_now()
+
+    def at_init(self):
+        # The consents given in Config (groups expanded) go to the server as the full state.
+        core = self._core
+        for f in self._expand(core.config.consents):
+            core.set_consent(f, True)
+        self.send_state()
+
+    def send_state(self):
         # The server wants the full state, every feature as true or false.
         core = self._core
         state = {}

@@ -73,6 +73,8 @@ class DeviceId:
             if new_id == core.device_id_value():
                 core.log.w(_M, "change", "same device ID, ignored")
                 return False
+            if new_id == TEMP_ID:
+                return self.enable_temporary()
             if core.device_id_type == DeviceIdType.TEMPORARY_ID:
                 # Leaving temporary mode: held requests are re-stamped with this ID when sent.
                 core.set_device_id(new_id, DeviceIdType.DEVELOPER_SUPPLIED)

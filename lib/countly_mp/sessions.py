@@ -74,6 +74,9 @@ class Sessions:
         core = self._core
         if not self.active:
             return False
+        views = core.__dict__.get("views")
+        if views is not None:
+            views.session_end()  # the open view ends (with its duration) before the session
         core.flush_events()
         core.user_save()
         self.active = False

@@ -1,0 +1,125 @@
+# test_crashes.py - `crash` requests: fields, limits, breadcrumbs, guard() and consent.
+# Runs under pytest and under `micropython -X heapsize=128k`.
+
+import json
+import sys
+
+from featkit import make, only, real, sent
+
+
+def crashes(ly, t):
+    reqs = sent(ly, t)
+    return [json.loads(r["crash"]) for r in only(reqs, "crash")]
+
+
+def test_record_error_fields_and_post():
+    ly, p, t = make(manual_sessions=True, app_version="2.0", crash_segmentation={"board": "x"})
+    p.advance(42500)
+    assert ly.crashes.record_error("disk full", "at a\nat b", segmentation={"n": 3})
+    ly.flush()
+    assert t.sent[0][0] == "POST"
+    c = json.loads(t.param(0, "crash"))
+    assert c["_error"] == "disk full\nat a\nat b" and c["_name"] == "disk full"
+    assert c["_os"] == "TestOS" and c["_os_version"] == "1.0" and c["_device"] == "fake-board"
+    assert c["_app_version"] == "2.0" and c["_nonfatal"] is True and c["_run"] == 42
+    assert c["_custom"] == {"board": "x", "n": 3}
+    assert "_logs" not in c
+
+
+def test_limits_three_breadcrumbs_limit_two_three_lines_of_ten():
+    ly, p, t = make(manual_sessions=True, max_breadcrumb_count=2,
+                    max_stack_trace_lines_per_thread=3, max_stack_trace_line_length=10)
+    for b in ("one", "two", "three"):
+        assert ly.crashes.add_breadcrumb(b)
+    ly.crashes.record_error("0123456789abcdef", "line-two-is-long\nline3\nline4\nline5")
+    c = crashes(ly, t)[0]
+    assert c["_logs"] == "two\nthree"
+    assert c["_error"] == "0123456789\nline-two-i\nline3"
+    assert c["_name"] == "0123456789"
+
+
+def test_record_exception_nonfatal_and_flushes_events_first():
+    ly, p, t = make(manual_sessions=True)
+    ly.events.record("before")
+    try:
+        raise ValueError("bad value")
+    except ValueError as e:
+        assert ly.crashes.record_exception(e)
+    reqs = sent(ly, t)
+    assert "events" in reqs[0] and "crash" in reqs[1]
+    c = json.loads(reqs[1]["crash"])
+    assert c["_name"] == "ValueError: bad value" and "ValueError" in c["_error"]
+    assert len(c["_error"].split("\n")) >= 2
+
+
+def test_guard_records_fatal_durably_and_reraises():
+    ly, p, t = make(manual_sessions=True)
+
+    def work(a, b=0):
+        return a // b
+
+    assert ly.crashes.guard(work, 6, b=3) == 2
+    raised = False
+    try:
+        ly.crashes.guard(work, 1, b=0)
+    except ZeroDivisionError:
+        raised = True
+    assert raised and ly.pending() == 1  # on flash before the exception left guard()
+    c = crashes(ly, t)[0]
+    assert c["_nonfatal"] is False and c["_name"].startswith("ZeroDivisionError")
+
+
+def test_enable_auto_where_available():
+    ly, p, t = make(manual_sessions=True)
+    if not hasattr(sys, "excepthook"):
+        assert ly.crashes.enable_auto() is False
+        return
+    saved = sys.excepthook
+    try:
+        calls = []
+        sys.excepthook = lambda *a: calls.append(a)
+        assert ly.crashes.enable_auto({"auto": 1})
+        try:
+            raise KeyError("k")
+        except KeyError as e:
+            sys.excepthook(KeyError, e, None)
+        assert len(calls) == 1  # the previous hook still runs
+    finally:
+        sys.excepthook = saved
+    c = crashes(ly, t)[0]
+    assert c["_nonfatal"] is False and c["_custom"] == {"auto": 1}
+
+
+def test_consent_and_bad_input():
+    ly, p, t = make(manual_sessions=True, require_consent=True, consents=["events"])
+    assert ly.crashes.record_error("x") is False
+    assert ly.crashes.add_breadcrumb("b") is False
+    ly.consent.give("crashes")
+    assert ly.crashes.record_error(None) is False
+    assert ly.crashes.record_exception("not an exception") is False
+    assert ly.crashes.add_breadcrumb(5) is False
+    assert ly.crashes.add_breadcrumb("y" * 1000)
+    assert ly.crashes.record_error("m", stack=None)
+    c = crashes(ly, t)[0]
+    assert c["_logs"] == "y" * 256 and c["_error"] == "m"
+
+
+def test_00_receiver_stores_crash():
+    import recv
+
+    ly, p = real(manual_sessions=True, app_version="3.1")
+    ly.crashes.add_breadcrumb("wifi up")
+    ly.crashes.record_error("sensor timeout", "in read()", nonfatal=False)
+    assert ly.flush() == 1
+    rows = recv.rows("crashes", device_id=ly.device_id.get())
+    assert len(rows) == 1
+    r = rows[0]
+    assert r["name"] == "sensor timeout" and r["nonfatal"] == 0 and r["logs"] == "wifi up"
+    assert r["app_version"] == "3.1" and r["os"] == "TestOS"
+
+
+def test_default_limits_crash_larger_than_a_queue_record_is_trimmed_not_lost():
+    ly, p, t = make(manual_sessions=True)
+    ly.crashes.record_error("big", "\n".join(["x" * 199] * 15))
+    c = crashes(ly, t)[0]
+    assert c["_name"] == "big" and 1 < len(c["_error"].split("\n")) < 16
