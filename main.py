@@ -1,7 +1,8 @@
 # main.py - example sensor app: reads a (simulated) sensor and reports it to Countly.
 # The same file runs on an ESP32 and on the unix port (CPython or the micropython binary), so the
 # demo exercises exactly what ships. Settings come from countly_settings.json next to this file
-# (on a board) or from COUNTLY_* environment variables (on the host).
+# (on a board) or from COUNTLY_* environment variables (on the host). On an ESP32, boot.py has
+# started Wi-Fi (bounded wait) and countly_port is the ESP32 port from /lib (tools/deploy.py).
 
 import time
 
@@ -64,14 +65,10 @@ def next_reading_number(path):
     return n
 
 
-def run(s):
-    cfg = Config(s["url"], s["app_key"], app_version="1.0.0", event_queue_threshold=5,
-                 event_flush_interval=2, session_update_interval=10, retry_cooldown=1,
-                 http_timeout=2, storage_path=s["storage"], logging=bool(_getenv("COUNTLY_LOG")))
-    ly = Countly(cfg, platform=countly_port.Platform(cfg))
+def loop(ly, counter, limit, period_ms):
+    # The sensor loop: one reading per period, and tick() for the SDK's timers and sending
+    # (at most one bounded HTTP exchange per call, none while Wi-Fi is down).
     sensor = Sensor()
-    counter = ly.store.path("demo_counter") if ly.ready else "demo_counter"
-    limit = s["readings"]
     while True:
         n = next_reading_number(counter)
         if limit and n >= limit:
@@ -81,7 +78,27 @@ def run(s):
                             segmentation={"n": n, "band": "high" if value > 230 else "low"}):
             print("recorded %d" % n)
         ly.tick()
-        sleep_ms(s["period_ms"])
+        sleep_ms(period_ms)
+
+
+def run(s):
+    cfg = Config(s["url"], s["app_key"], app_version="1.0.0", event_queue_threshold=5,
+                 event_flush_interval=2, session_update_interval=10, retry_cooldown=1,
+                 http_timeout=2, storage_path=s["storage"], logging=bool(_getenv("COUNTLY_LOG")))
+    ly = Countly(cfg, platform=countly_port.Platform(cfg))
+    counter = ly.store.path("demo_counter") if ly.ready else "demo_counter"
+    # An exception escaping the loop (a sensor driver bug, say) is recorded as a fatal crash,
+    # made durable in the flash queue and re-raised; it is sent after the next boot.
+    crashes = None
+    try:
+        crashes = ly.crashes
+    except (AttributeError, ImportError):
+        pass  # an SDK build without the crashes feature: run unguarded
+    guard = getattr(crashes, "guard", None)
+    if guard is not None:
+        guard(loop, ly, counter, s["readings"], s["period_ms"])
+    else:
+        loop(ly, counter, s["readings"], s["period_ms"])
     ly.stop()
     # Deliver what is left, within a bounded number of tries, before reporting done.
     for _ in range(200):

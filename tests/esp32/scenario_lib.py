@@ -1,0 +1,89 @@
+# scenario_lib.py - helpers shared by the boots of the ESP32 device scenario (scenario.py).
+
+import gc
+import os
+import time
+
+import machine
+
+APP_KEY = "APPKEY"
+_peak = [0]
+
+
+def mem(label=None):
+    a = gc.mem_alloc()
+    if a > _peak[0]:
+        _peak[0] = a
+    if label:
+        gc.collect()
+        print("MEM %s %d" % (label, gc.mem_alloc()))
+
+
+def check(cond, what):
+    if not cond:
+        raise AssertionError(what)
+    print("OK " + what)
+
+
+def true_ms():
+    return time.time_ns() // 1000000   # the host clock is the true time
+
+
+def make(resume=True):
+    from countly_mp import Config, Countly
+    import countly_port
+
+    cfg = Config(os.getenv("COUNTLY_TEST_RECEIVER"), APP_KEY, app_version="1.0.0",
+                 event_queue_threshold=3, event_flush_interval=1, session_update_interval=60,
+                 retry_cooldown=0, http_timeout=2, logging=bool(os.getenv("SCENARIO_LOG")))
+    p = countly_port.Platform(cfg, storage_root="/flash/countly", resume_sessions=resume,
+                              time_ns=machine.time_ns_2000, epoch_year=2000)
+    ly = Countly(cfg, platform=p)
+    check(ly.ready, "sdk ready")
+    return ly, p
+
+
+def tick(ly, n=1, pause_ms=10):
+    out = None
+    for _ in range(n):
+        out = ly.tick()
+        mem()
+        time.sleep_ms(pause_ms)
+    return out
+
+
+def drain(ly, limit_ms=15000):
+    # tick until both queues are empty (events combine after event_flush_interval)
+    start = time.ticks_ms()
+    while len(ly.event_queue) or ly.pending():
+        if time.ticks_diff(time.ticks_ms(), start) > limit_ms:
+            raise AssertionError("not drained: %d pending" % ly.pending())
+        tick(ly, 1, 20)
+
+
+def record(ly, key, **seg):
+    t = true_ms()
+    check(ly.events.record(key, segmentation=seg or None), "recorded " + key)
+    print("EV %s %d" % (key, t))
+
+
+def fail_sensor():
+    raise ValueError("sensor bus stuck")
+
+
+def crash(ly):
+    crashes = None
+    try:
+        crashes = ly.crashes
+    except AttributeError:
+        pass
+    if crashes is None or not hasattr(crashes, "guard"):
+        print("NOCRASHES")
+        return
+    t = true_ms()
+    try:
+        crashes.guard(fail_sensor)
+    except ValueError:
+        print("CRASH %d" % t)
+        return
+    raise AssertionError("guard did not re-raise")

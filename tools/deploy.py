@@ -1,0 +1,122 @@
+# deploy.py - put countly_mp on a board with mpremote: the .mpy bundle (tools/build_mpy.py),
+# the ESP32 port, boot.py and main.py, optionally secrets.json, then set the RTC and reset.
+#
+#   python tools/deploy.py [--device /dev/ttyUSB0] [--port esp32] [--secrets secrets.json]
+#                          [--rtc] [--no-build] [--dry-run]
+#
+# --port names the ports/<port> folder whose modules go to /lib (countly_port.mpy, helpers).
+#
+# --dry-run prints the mpremote command instead of running it. Everything is one mpremote
+# invocation chained with "+", so the board is entered once.
+# Why the steps:
+#   * stale /lib/countly_mp/*.py (e.g. from an earlier `mip install`) are removed first: a
+#     .py next to a .mpy of the same name wins the import and would shadow the new bytecode;
+#   * mpremote's `cp -r` copies INTO an existing directory (unix cp semantics), which makes
+#     repeated deploys nest; explicit file lists into :lib/ and :lib/countly_mp/ do not;
+#   * `rtc --set` writes the host's LOCAL time; the port reads the RTC as UTC, so mpremote
+#     runs with TZ=UTC for that.
+
+import os
+import shlex
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+
+_PREPARE = ("import os\n"
+            "for d in ('/lib', '/lib/countly_mp'):\n"
+            "    try:\n"
+            "        os.mkdir(d)\n"
+            "    except OSError:\n"
+            "        pass\n"
+            "for d, names in (('/lib/countly_mp', os.listdir('/lib/countly_mp')),\n"
+            "                 ('/lib', ('countly_http.py', 'countly_port.py',\n"
+            "                           'countly_wifi.py'))):\n"
+            "    for n in names:\n"
+            "        if n.endswith('.py'):\n"
+            "            try:\n"
+            "                os.remove(d + '/' + n)\n"
+            "            except OSError:\n"
+            "                pass\n")
+
+
+def arg(argv, name, default=None):
+    if name in argv:
+        return argv[argv.index(name) + 1]
+    return default
+
+
+def mpremote():
+    exe = os.path.join(os.path.dirname(sys.executable), "mpremote")
+    return exe if os.path.exists(exe) else "mpremote"
+
+
+def bundle(mpy, port):
+    # -> [(local file, remote dir)] in copy order. Named from the sources, not from what is in
+    # the build folder, so a dry run prints the same list before and after a build.
+    core = sorted(n[:-3] for n in os.listdir(os.path.join(ROOT, "lib", "countly_mp"))
+                  if n.endswith(".py"))
+    files = [(os.path.join(mpy, "countly_mp", n + ".mpy"), ":lib/countly_mp/") for n in core]
+    files.append((os.path.join(mpy, "countly_http.mpy"), ":lib/"))
+    for n in sorted(os.listdir(os.path.join(ROOT, "ports", port))):
+        if n.endswith(".py"):   # countly_port plus helpers such as countly_wifi
+            files.append((os.path.join(mpy, "ports", port, n[:-3] + ".mpy"), ":lib/"))
+    return files
+
+
+def build_bundle(port):
+    # the SDK .mpy build plus the port's helper modules, compiled the same way
+    from build_mpy import build, mpy_cross
+
+    out = build()[0]
+    pdir = os.path.join(ROOT, "ports", port)
+    for n in sorted(os.listdir(pdir)):
+        if n.endswith(".py") and n != "countly_port.py":
+            subprocess.check_call([mpy_cross(), "-o", os.path.join(out, "ports", port,
+                                                                  n[:-3] + ".mpy"),
+                                   "-s", n, os.path.join(pdir, n)])
+    return out
+
+
+def commands(mpy, port="esp32", device=None, secrets=None, rtc=False):
+    # -> (env, argv) of the one mpremote run
+    cmd = [mpremote()]
+    if device:
+        cmd += ["connect", device]
+    cmd += ["exec", _PREPARE]
+    by_dir = {}
+    for local, remote in bundle(mpy, port):
+        by_dir.setdefault(remote, []).append(local)
+    for remote in (":lib/countly_mp/", ":lib/"):
+        cmd += ["+", "cp"] + by_dir[remote] + [remote]
+    for app in ("boot.py", "main.py"):
+        cmd += ["+", "cp", os.path.join(ROOT, app), ":" + app]
+    if secrets:
+        cmd += ["+", "cp", secrets, ":secrets.json"]
+    if rtc:
+        cmd += ["+", "rtc", "--set"]
+    cmd += ["+", "soft-reset"]
+    env = {"TZ": "UTC"} if rtc else {}
+    return env, cmd
+
+
+def main(argv):
+    port = arg(argv, "--port", "esp32")
+    device = arg(argv, "--device")
+    secrets = arg(argv, "--secrets")
+    if secrets is None and os.path.exists(os.path.join(ROOT, "secrets.json")):
+        secrets = os.path.join(ROOT, "secrets.json")
+    if "--no-build" in argv or "--dry-run" in argv:
+        mpy = os.path.join(ROOT, "build", "mpy")
+    else:
+        mpy = build_bundle(port)
+    env, cmd = commands(mpy, port, device, secrets, "--rtc" in argv)
+    if "--dry-run" in argv:
+        print(" ".join(["%s=%s" % kv for kv in env.items()] + [shlex.quote(c) for c in cmd]))
+        return 0
+    return subprocess.call(cmd, env=dict(os.environ, **env))
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
