@@ -8,7 +8,8 @@ import sys
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-for sub in ("lib", "ports/common", "ports/unix", "tools", "tests", "tests/support", "tests/portable"):
+for sub in ("lib", "ports/common", "ports/unix", "tools", "tests", "tests/support",
+            "tests/portable"):
     p = os.path.join(ROOT, sub)
     if p not in sys.path:
         sys.path.insert(0, p)

@@ -180,7 +180,8 @@ def test_pause_on_checksum_rejection_and_config_problems_keeps_queue():
                    (200, None, b'{"result":"Request does not have checksum"}'),
                    (400, None, b'{"result":"App does not exist"}'),
                    (400, None, b'{"result":"App is currently not accepting data"}'),
-                   (400, None, b'{"result":"Missing parameter \\"app_key\\" or \\"device_id\\""}')]:
+                   (400, None,
+                    b'{"result":"Missing parameter \\"app_key\\" or \\"device_id\\""}')]:
         ly, p, t = make(answers=[answer], retry_cooldown=60, session_update_interval=3600)
         ly.tick()
         p.advance(60000 * 9)

@@ -30,7 +30,8 @@ def _here():
 def _setup_paths():
     # pytest does not know about lib/ and ports/unix; mp_runner already adds them
     base = _here() + "/../.."
-    for p in (base + "/lib", base + "/ports/common", base + "/ports/unix", base + "/tests/support"):
+    for sub in ("/lib", "/ports/common", "/ports/unix", "/tests/support"):
+        p = base + sub
         if p not in sys.path:
             sys.path.append(p)
 

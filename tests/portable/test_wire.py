@@ -8,7 +8,8 @@ SAMPLE = '{"a":"é & = ? + /","b":[1,2]}~-_.'
 
 
 def test_quote_matches_urllib_quote_safe_unreserved():
-    expected = "%7B%22a%22%3A%22%C3%A9%20%26%20%3D%20%3F%20%2B%20%2F%22%2C%22b%22%3A%5B1%2C2%5D%7D~-_."
+    expected = ("%7B%22a%22%3A%22%C3%A9%20%26%20%3D%20%3F%20%2B%20%2F%22%2C%22b%22%3A%5B1%2C2%5D"
+                "%7D~-_.")
     assert quote(SAMPLE) == expected
     if sys.implementation.name != "micropython":
         from urllib.parse import quote as uq
