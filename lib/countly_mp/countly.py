@@ -71,6 +71,7 @@ class Countly:
         self._repair_event_batch()
         self.builder = RequestBuilder(self)
         self.sender = Sender(self, self.request_queue)
+        self.sender.open()
         self._consents = {}
         for f in cfg.consents:
             self._consents[f] = True

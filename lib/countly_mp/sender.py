@@ -3,7 +3,7 @@
 # online gate, the cooldown after a failure, pausing on a configuration problem, dropping a
 # request the server will never accept. Order is kept: only the oldest request is ever sent.
 
-from .compat import const, loads
+from .compat import collect, const, loads
 from .request import finalize
 
 OK = const(0)
@@ -63,6 +63,16 @@ class Sender:
         self.stats = {"delivered": 0, "retried": 0, "dropped": 0, "paused": 0, "errors": 0}
         self.last_status = 0
 
+    def open(self):
+        # Builds the transport (no network I/O): done at init so the HTTP client's code and
+        # buffers are allocated while the heap is still in one piece.
+        if self._transport is None:
+            core = self._core
+            cfg = core.config
+            self._transport = core.platform.transport(
+                core.server_url, cfg.http_timeout * 1000, cfg.tls_verify, cfg.ca_data)
+        return self._transport
+
     def server_changed(self):
         # set_server_url: close the old connection, and a pause for the old server no longer
         # applies.
@@ -110,13 +120,12 @@ class Sender:
         cfg = core.config
         record = core.prepare_record(record)
         method, path, body, ctype = finalize(record, len(self.queue), cfg.salt, cfg.force_post)
+        record = head = None
+        collect()
         log = core.log
         retry_after = None
         try:
-            if self._transport is None:
-                self._transport = core.platform.transport(
-                    core.server_url, cfg.http_timeout * 1000, cfg.tls_verify, cfg.ca_data)
-            status, retry_after, answer = self._transport.exchange(method, path, body, ctype)
+            status, retry_after, answer = self.open().exchange(method, path, body, ctype)
             outcome = classify(status, answer)
         except OSError as e:
             # Network down, refused, reset, timed out: the request stays first in line.

@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "esp32"))
 
 import harness  # noqa: E402
 
-HEAP = os.getenv("COUNTLY_ESP32_HEAP", "160k")
+HEAP = os.getenv("COUNTLY_ESP32_HEAP", "128k")
 DEVICE = "esp32-246f28a1b2c3"   # from the fake machine.unique_id()
 UNSYNCED = "esp32-246f28000001"
 
