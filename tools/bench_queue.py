@@ -14,6 +14,7 @@ for sub in ("lib", "tests/support"):
 
 from countly_mp.fsqueue import FsQueue  # noqa: E402
 from ramblock import Disk, reserve  # noqa: E402
+from xorshift import XorShift as Rng  # noqa: E402
 
 reserve()
 
@@ -37,17 +38,6 @@ else:
         return b - a
 
 
-class Rng:
-    def __init__(self, seed):
-        self.x = seed
-
-    def below(self, n):
-        x = self.x
-        x ^= (x << 13) & 0xFFFFFFFF
-        x ^= x >> 17
-        x ^= (x << 5) & 0xFFFFFFFF
-        self.x = x
-        return x % n
 
 
 def request(rng):
