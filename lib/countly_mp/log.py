@@ -10,7 +10,8 @@ INFO = const(3)
 DEBUG = const(4)
 VERBOSE = const(5)
 
-_NAMES = ("", "E", "W", "I", "D", "V")
+# one string, not a tuple of one-letter strings: indexed by level
+_NAMES = " EWIDV"
 
 
 class Logger:

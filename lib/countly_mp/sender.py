@@ -22,7 +22,6 @@ _CONFIG_PROBLEMS = (
 )
 _PAUSE_FACTOR = const(10)  # a paused app is retried after 10 cooldowns, at least 10 minutes
 _MIN_PAUSE_S = const(600)
-_NAMES = ("ok", "retry", "pause", "drop")
 
 
 def result_of(body):

@@ -49,12 +49,6 @@ def _now_ms():
     return int(time.monotonic() * 1000)
 
 
-def _elapsed_ms(start):
-    if _MP:
-        return time.ticks_diff(time.ticks_ms(), start)
-    return _now_ms() - start
-
-
 def _to_oserror(e):
     """One failure type for callers: everything becomes OSError."""
     if isinstance(e, OSError):
@@ -119,29 +113,25 @@ def pem_to_der_list(data):
         pos = j + len(end)
 
 
-def _tls_context_cpython(tls_verify, ca_data):
-    import ssl
-    if not tls_verify:
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-        return ctx, False
-    if ca_data is not None:
-        # CPython treats str cadata as PEM and bytes as DER
-        if isinstance(ca_data, (bytes, bytearray)) and b"-----BEGIN" in ca_data:
-            ca_data = bytes(ca_data).decode()
-        return ssl.create_default_context(cadata=ca_data), True
-    return ssl.create_default_context(), True
-
-
-def _tls_context_mp(tls_verify, ca_data):
+def _tls_context(tls_verify, ca_data):
+    # -> (context, verified); see "TLS policy" above
     import ssl
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    if tls_verify and ca_data is not None:
-        ctx.verify_mode = ssl.CERT_REQUIRED
-        for der in pem_to_der_list(ca_data):
-            ctx.load_verify_locations(cadata=der)
-        return ctx, True
+    if _MP:
+        if tls_verify and ca_data is not None:
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            for der in pem_to_der_list(ca_data):
+                ctx.load_verify_locations(cadata=der)
+            return ctx, True
+    elif tls_verify:
+        if ca_data is not None:
+            # CPython treats str cadata as PEM and bytes as DER
+            if isinstance(ca_data, (bytes, bytearray)) and b"-----BEGIN" in ca_data:
+                ca_data = bytes(ca_data).decode()
+            return ssl.create_default_context(cadata=ca_data), True
+        return ssl.create_default_context(), True
+    else:
+        ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     return ctx, False
 
@@ -220,9 +210,7 @@ class HTTPClient:
         default_port = 443 if self.scheme == "https" else 80
         if self.port != default_port:
             host = "%s:%d" % (host, self.port)
-        lines = ["%s %s%s HTTP/1.1" % (method, self.base_path, path),
-                 "Host: " + host,
-                 "Connection: keep-alive"]
+        lines = [" HTTP/1.1", "Host: " + host, "Connection: keep-alive"]
         if self.user_agent:
             lines.append("User-Agent: " + self.user_agent)
         if body is not None:
@@ -231,14 +219,21 @@ class HTTPClient:
             lines.append("Content-Length: %d" % len(body))
         elif method in ("POST", "PUT", "PATCH"):
             lines.append("Content-Length: 0")
-        head = ("\r\n".join(lines) + "\r\n\r\n").encode()
-        if not body:
-            return head
-        # one buffer, one sendall: a separate small write for the head would
-        # hit Nagle + delayed ACK (write-write-read) on keep-alive sockets
-        if not isinstance(body, bytes):
-            body = bytes(body)
-        return head + body
+        # One buffer, one sendall: a separate small write for the head would hit Nagle +
+        # delayed ACK (write-write-read) on keep-alive sockets. Filled in place: a GET's path
+        # can be KBs, and every str built around it would be one more block that size.
+        parts = ((method + " " + self.base_path).encode(), path.encode(),
+                 ("\r\n".join(lines) + "\r\n\r\n").encode(), body or b"")
+        n = 0
+        for x in parts:
+            n += len(x)
+        req = bytearray(n)
+        mv = memoryview(req)
+        n = 0
+        for x in parts:
+            mv[n:n + len(x)] = x
+            n += len(x)
+        return req
 
     def _attempt(self, req, method):
         if self._sock is None:
@@ -259,24 +254,23 @@ class HTTPClient:
             raise
 
     # -- connection ------------------------------------------------------
-    def _resolve(self):
+    def _connect(self):
+        self.close()
         if self._addr is None:
             ai = socket.getaddrinfo(self.host, self.port, 0, socket.SOCK_STREAM)
             if not ai:
                 raise OSError(errno.EHOSTUNREACH, "no address")
             self._addr = ai[0]
-        return self._addr
-
-    def _connect(self):
-        self.close()
-        af, st, proto = self._resolve()[:3]
+        af, st, proto = self._addr[:3]
         sock = socket.socket(af, st, proto)
         try:
             sock.settimeout(self.timeout_ms / 1000)
-            sock.connect(self._resolve()[-1])
+            sock.connect(self._addr[-1])
             self.connections += 1
             if self.scheme == "https":
-                sock = self._wrap_tls(sock)
+                if self._ctx is None:
+                    self._ctx, self.verified = _tls_context(self.tls_verify, self.ca_data)
+                sock = self._ctx.wrap_socket(sock, server_hostname=self.host)
         except BaseException:
             try:
                 sock.close()
@@ -287,12 +281,6 @@ class HTTPClient:
         self._reused = False
         self._pos = self._end = 0
 
-    def _wrap_tls(self, sock):
-        if self._ctx is None:
-            make = _tls_context_mp if _MP else _tls_context_cpython
-            self._ctx, self.verified = make(self.tls_verify, self.ca_data)
-        return self._ctx.wrap_socket(sock, server_hostname=self.host)
-
     # -- response --------------------------------------------------------
     def _read_response(self, method):
         while True:
@@ -301,7 +289,8 @@ class HTTPClient:
                 continue  # informational: the real answer follows
             break
         self.truncated = False
-        keep = self._keep_alive(headers)
+        conn = headers.get("connection", "").lower()
+        keep = "close" not in conn and (self._version != "HTTP/1.0" or "keep-alive" in conn)
         if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
             data = b""
         elif "chunked" in headers.get("transfer-encoding", "").lower():
@@ -324,14 +313,6 @@ class HTTPClient:
         else:
             self.close()
         return status, _retry_after(headers.get("retry-after")), data
-
-    def _keep_alive(self, headers):
-        conn = headers.get("connection", "").lower()
-        if "close" in conn:
-            return False
-        if self._version == "HTTP/1.0":
-            return "keep-alive" in conn
-        return True
 
     def _read_head(self):
         line = self._readline()
@@ -381,18 +362,16 @@ class HTTPClient:
             if self._pos >= self._end and not self._fill(eof_ok=True):
                 return bytes(out)
             take = min(self._end - self._pos, self.max_body - len(out))
-            out.extend(self._mv()[self._pos:self._pos + take])
+            out.extend(memoryview(self._buf)[self._pos:self._pos + take])
             self._pos += take
         self.truncated = True
         return bytes(out)
 
     # -- buffered reading --------------------------------------------------
-    def _mv(self):
-        return memoryview(self._buf)
-
     def _fill(self, eof_ok=False):
         """Read more bytes into the reused buffer. -> False on clean EOF."""
-        if _elapsed_ms(self._start) > self.deadline_ms:
+        now = _now_ms()
+        if (time.ticks_diff(now, self._start) if _MP else now - self._start) > self.deadline_ms:
             raise OSError(errno.ETIMEDOUT, "exchange deadline exceeded")
         if self._buf is None:
             self._buf = bytearray(_RECV_BUF)
@@ -426,7 +405,7 @@ class HTTPClient:
             i = self._buf.find(b"\n", self._pos, end)
             if i < 0:
                 i = end
-            line.extend(self._mv()[self._pos:i])
+            line.extend(memoryview(self._buf)[self._pos:i])
             if len(line) > _MAX_LINE:
                 raise ValueError("line too long")
             if i < end:
@@ -444,7 +423,7 @@ class HTTPClient:
             if self._pos >= self._end:
                 self._fill()
             take = min(self._end - self._pos, n - got)
-            mv_out[got:got + take] = self._mv()[self._pos:self._pos + take]
+            mv_out[got:got + take] = memoryview(self._buf)[self._pos:self._pos + take]
             self._pos += take
             got += take
         return bytes(out)
