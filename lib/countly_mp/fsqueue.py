@@ -6,24 +6,20 @@
 #
 #   DIR/sXXXXXXXX  segment: hex segment number, append-only, at most `per` records
 #                  of record_size bytes (per = block_size // record_size, <= 255)
-#   DIR/c0, c1     cursor: "<HII" magic, acked seq, crc32 (10 B, inlined by LittleFS).
-#                  Two slots written alternately, so a torn write leaves the other valid.
+#   DIR/c0, c1     cursor: the acked seq, two slots written alternately
 #
-# Record: "<HBBII" magic, part, nparts, seq, total_len | crc32 u32 | payload (zero padded).
-# The crc covers the whole record except itself. An item of nparts records is written
-# with one write() into one segment (items never span segments), so on LittleFS an item
-# is atomic. The segments are the truth; the cursor is a hint that may lag behind them.
+# The byte formats of records and cursors are in fsformat.py. An item of nparts records is
+# written with one write() into one segment (items never span segments), so on LittleFS an
+# item is atomic. The segments are the truth; the cursor is a hint that may lag behind them.
 
 import os
-import struct
-import binascii
 import errno
 
+from .fsformat import HSZ as _HSZ
+from .fsformat import check_record, encode_item, read_cursor, write_cursor
+from .store import makedirs
+
 _ENOSPC = getattr(errno, "ENOSPC", 28)  # MicroPython's errno may lack it; 28 everywhere
-_MAGIC = 0x5146
-_CMAGIC = 0x4351
-_HDR = "<HBBII"
-_HSZ = 16  # 12 B header + 4 B crc
 # Index entry (a list, cheaper than an object on MicroPython):
 _NO = 0  # segment number
 _FIRST = 1  # first item seq
@@ -59,7 +55,7 @@ class FsQueue:
         self._next = 1
         self._n = 0
         self._hint = None  # (segno, offset): nothing live lies before it
-        self._mkdirs()
+        makedirs(self._dir, self._fs)
         self._load()
 
     # ---- paths and small helpers
@@ -67,39 +63,12 @@ class FsQueue:
     def _path(self, segno):
         return self._pre + ("s%08x" % segno)
 
-    def _mkdirs(self):
-        try:
-            self._fs.stat(self._dir)
-            return
-        except OSError:
-            pass
-        acc = ""
-        for i, p in enumerate(self._dir.split("/")):
-            if i:
-                acc += "/"
-            acc += p
-            if p:
-                try:
-                    self._fs.mkdir(acc)
-                except OSError:
-                    pass  # exists already (errno differs by port)
-
     def _rec(self, f, off):
         # Read and validate one record into the shared buffer; header tuple or None.
         f.seek(off)
         if f.readinto(self._buf) != self._rs:
             return None
-        b = self._buf
-        h = struct.unpack_from(_HDR, b, 0)
-        if h[0] != _MAGIC or h[1] >= h[2]:
-            return None
-        mv = self._mv
-        crc = binascii.crc32(mv[_HSZ:], binascii.crc32(mv[0:12])) & 0xFFFFFFFF
-        if crc != struct.unpack_from("<I", b, 12)[0]:
-            return None
-        if h[2] != ((h[4] + self._pay - 1) // self._pay or 1):
-            return None
-        return h
+        return check_record(self._buf, self._mv, self._pay)
 
     def _item_at(self, f, off, used, after, want):
         # Next complete item with seq > after at or beyond byte offset off.
@@ -139,20 +108,7 @@ class FsQueue:
     # ---- recovery
 
     def _read_cursor(self, slot):
-        try:
-            f = self._open(self._pre + "c%d" % slot, "rb")
-            try:
-                b = f.read(16)
-            finally:
-                f.close()
-        except OSError:
-            return None
-        if len(b) != 10:
-            return None
-        m, acked, crc = struct.unpack("<HII", b)
-        if m != _CMAGIC or crc != binascii.crc32(b[0:6]) & 0xFFFFFFFF:
-            return None
-        return acked
+        return read_cursor(self._open, self._pre + "c%d" % slot)
 
     def _scan_seg(self, segno):
         # Index one segment by reading its first and last record only; fall back to a full
@@ -278,15 +234,7 @@ class FsQueue:
         self._gc(False)
 
     def _write_cursor(self):
-        b = bytearray(10)
-        struct.pack_into("<HI", b, 0, _CMAGIC, self._acked)
-        struct.pack_into("<I", b, 6, binascii.crc32(b[0:6]) & 0xFFFFFFFF)
-        f = self._open(self._pre + "c%d" % self._cslot, "wb")
-        try:
-            f.write(b)
-            f.flush()
-        finally:
-            f.close()
+        write_cursor(self._open, self._pre + "c%d" % self._cslot, self._acked)
         self._cslot ^= 1  # only after success: a torn slot is rewritten, the good one kept
 
     # ---- public API
@@ -306,18 +254,7 @@ class FsQueue:
         while self._n >= self.capacity and self._n > 0:
             self._drop()
         seq = self._next
-        buf = bytearray(k * rs)
-        mv = memoryview(buf)
-        dv = memoryview(data)
-        for j in range(k):
-            o = j * rs
-            p = j * pay
-            m = min(pay, n - p)
-            struct.pack_into(_HDR, buf, o, _MAGIC, j, k, seq, n)
-            if m > 0:
-                buf[o + _HSZ : o + _HSZ + m] = dv[p : p + m]
-            crc = binascii.crc32(mv[o + _HSZ : o + rs], binascii.crc32(mv[o : o + 12]))
-            struct.pack_into("<I", buf, o + 12, crc & 0xFFFFFFFF)
+        buf = encode_item(data, seq, k, rs, pay)
         retry = True
         while True:
             t = self._segs[-1] if self._segs else None
