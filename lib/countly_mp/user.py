@@ -45,15 +45,20 @@ class User:
             return False, None
         return True, v
 
+    def _checked(self, function, key, value):
+        # (key, value) as the limits leave them, or None when either is refused.
+        key = self._ok(function, key)
+        if key is None:
+            return None
+        ok, v = self._value(function, value)
+        return (key, v) if ok else None
+
     def _put(self, function, key, value):
         try:
-            key = self._ok(function, key)
-            if key is None:
+            kv = self._checked(function, key, value)
+            if kv is None:
                 return False
-            ok, v = self._value(function, value)
-            if not ok:
-                return False
-            self._custom[key] = v
+            self._custom[kv[0]] = kv[1]
             return True
         except Exception as e:
             self._core.internal_error(_M, function, e)
@@ -61,18 +66,19 @@ class User:
 
     def _op(self, function, key, op, value, numeric):
         try:
-            key = self._ok(function, key)
-            if key is None:
-                return False
             if numeric:
+                key = self._ok(function, key)
+                if key is None:
+                    return False
                 if not is_number(value):
                     self._core.log.w(_M, function, "value must be a number, ignored")
                     return False
                 v = value
             else:
-                ok, v = self._value(function, value)
-                if not ok:
+                kv = self._checked(function, key, value)
+                if kv is None:
                     return False
+                key, v = kv
             self._custom[key] = {op: v}
             return True
         except Exception as e:
@@ -82,12 +88,10 @@ class User:
     def _array(self, function, key, op, value):
         # push, push_unique and pull on the same key accumulate into one array.
         try:
-            key = self._ok(function, key)
-            if key is None:
+            kv = self._checked(function, key, value)
+            if kv is None:
                 return False
-            ok, v = self._value(function, value)
-            if not ok:
-                return False
+            key, v = kv
             cur = self._custom.get(key)
             if isinstance(cur, dict) and op in cur and isinstance(cur[op], list):
                 cur[op].append(v)
