@@ -239,9 +239,6 @@ class Countly:
             self.log.d(_M, "enqueue", "request queue full, oldest request dropped")
         return True
 
-    def enqueue_raw(self, encoded, marker=None):
-        return self.enqueue(encoded, marker=marker)
-
     def flush_events(self):
         self._last_combine = self.clock.ticks()
         if len(self.event_queue):
@@ -249,15 +246,17 @@ class Countly:
 
     def end_for_change(self):
         # Device ID change without merge: events and the session close under the old ID.
+        # Returns whether a session was running, for begin_after_change.
         self.flush_events()
         self.user_save()
-        self._was_in_session = self.sessions.active
-        if self.sessions.active:
+        was_active = self.sessions.active
+        if was_active:
             self.sessions.end_now()
         self.events.clear_timed()
+        return was_active
 
-    def begin_after_change(self):
-        if getattr(self, "_was_in_session", False) and not self.config.manual_sessions:
+    def begin_after_change(self, was_active):
+        if was_active and not self.config.manual_sessions:
             self.sessions.begin_now()
 
     def prepare_record(self, record):

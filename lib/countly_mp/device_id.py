@@ -86,9 +86,9 @@ class DeviceId:
                 core.set_device_id(new_id, DeviceIdType.DEVELOPER_SUPPLIED)
                 core.enqueue([("old_device_id", old)])
                 return True
-            core.end_for_change()
+            was_active = core.end_for_change()
             core.set_device_id(new_id, DeviceIdType.DEVELOPER_SUPPLIED)
-            core.begin_after_change()
+            core.begin_after_change(was_active)
             return True
         except Exception as e:
             core.internal_error(_M, "change", e)
@@ -100,9 +100,9 @@ class DeviceId:
             core.log.i(_M, "enable_temporary")
             if core.device_id_type == DeviceIdType.TEMPORARY_ID:
                 return True
-            core.end_for_change()
+            was_active = core.end_for_change()
             core.set_device_id(TEMP_ID, DeviceIdType.TEMPORARY_ID)
-            core.begin_after_change()
+            core.begin_after_change(was_active)
             return True
         except Exception as e:
             core.internal_error(_M, "enable_temporary", e)

@@ -170,5 +170,5 @@ class Events:
             encoded = bytearray(b"events=")
             quote_into(encoded, body)
             body = None
-            core.enqueue_raw(encoded, marker=last)
+            core.enqueue(encoded, marker=last)
             eq.ack(last)
