@@ -2,13 +2,16 @@
 # Feature objects (events, sessions, views, ...) are built on first use, so an app that only
 # records events never compiles the crash or remote-config modules. No public call raises.
 
+from . import device_id as dmod
 from .clock import Clock
 from .compat import MICROPYTHON, const, dumps, exception_text
 from .config import Config
+from .fsqueue import FsQueue
 from .log import Logger
-from .request import RequestBuilder, event_marker, split_record
+from .request import RequestBuilder, event_marker, retime, split_record
 from .sender import DROP, OK, Sender
 from .store import Store
+from .wire import quote
 
 _M = "Countly"
 _CLOCK_GRACE_MS = const(60000)  # how long after init sending waits for a valid wall clock
@@ -41,9 +44,6 @@ class Countly:
             self.internal_error(_M, "init", e)
 
     def _start(self, platform):
-        from . import device_id as dmod
-        from .fsqueue import FsQueue
-
         cfg = self.config
         if platform is None:
             import countly_port
@@ -180,8 +180,6 @@ class Countly:
         return self._device_id
 
     def set_device_id(self, value, kind):
-        from . import device_id as dmod
-
         self._device_id = value
         self.device_id_type = kind
         dmod.save(self.store, value, kind)
@@ -197,9 +195,7 @@ class Countly:
     def can_send(self):
         # Requests recorded in temporary ID mode wait for a real ID; just after boot, requests
         # wait a little for the clock so that they can be sent with their true time.
-        from .device_id import DeviceIdType
-
-        if self.device_id_type == DeviceIdType.TEMPORARY_ID:
+        if self.device_id_type == dmod.DeviceIdType.TEMPORARY_ID:
             return False
         return self.clock.valid() or self.clock.since(self._init_ticks) >= _CLOCK_GRACE_MS
 
@@ -262,11 +258,7 @@ class Countly:
     def prepare_record(self, record):
         # Send-time fix-ups that keep retries byte-identical: a request held in temporary ID
         # mode goes out under the real ID, and one made before the clock was valid is re-timed.
-        from .device_id import TEMP_ID
-        from .request import retime
-        from .wire import quote
-
-        tag = b"&device_id=" + TEMP_ID.encode() + b"&"
+        tag = b"&device_id=" + dmod.TEMP_ID.encode() + b"&"
         if tag in record:
             record = record.replace(tag, b"&device_id=" + quote(self._device_id).encode() + b"&",
                                     1)
