@@ -325,6 +325,9 @@ class FsQueue:
             return None
         r = self._next_item(self._acked, True, self._hint)
         if r is None:
+            # The count covered records a cut left broken: no complete item is left to read,
+            # so the queue is empty, whatever the sequence ranges said.
+            self._n = 0
             return None
         self._hint = (r[0], r[3])
         return (r[1], r[2])
