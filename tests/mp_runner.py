@@ -20,6 +20,9 @@ def main(argv):
         # source inside a 128 KiB heap measures the compiler, not the SDK.
         sys.path.insert(0, mpy + "/ports/unix")
         sys.path.insert(0, mpy)
+    tests = os.getenv("COUNTLY_MPY_TESTS")
+    if tests:
+        sys.path.insert(0, tests)  # the test modules themselves, precompiled
     passed = failed = 0
     for name in argv[2:]:
         mod = __import__(name)

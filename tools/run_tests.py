@@ -45,6 +45,19 @@ def run_host(extra):
     return code, counts["passed"], failed, counts["skipped"]
 
 
+def build_tests():
+    # The portable tests and their support modules as .mpy too: compiling them from source
+    # inside the 128 KiB heap would leave it fragmented before the SDK under test starts.
+    from build_mpy import _compile
+
+    out = os.path.join(ROOT, "build", "mpy-tests")
+    for sub in ("tests/support", "tests/portable"):
+        for path in sorted(glob.glob(os.path.join(ROOT, sub, "*.py"))):
+            name = os.path.basename(path)[:-3]
+            _compile(path, os.path.join(out, name + ".mpy"), name + ".py", None)
+    return out
+
+
 def run_mp(heap, modules, timeout_s=300):
     from countly_receiver import Receiver
     from scripted_server import ScriptedServer
@@ -59,6 +72,7 @@ def run_mp(heap, modules, timeout_s=300):
     from build_mpy import build
 
     env["COUNTLY_MPY"] = build()[0]
+    env["COUNTLY_MPY_TESTS"] = build_tests()
     if not modules:
         modules = sorted(os.path.basename(p)[:-3]
                          for p in glob.glob(os.path.join(ROOT, "tests", "portable", "test_*.py")))
