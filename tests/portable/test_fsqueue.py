@@ -8,9 +8,9 @@ import gc
 import binascii
 
 from countly_mp.fsqueue import FsQueue
-from ramblock import Disk, reserve
+from fakes import tmpdir
+from ramblock import Disk
 
-reserve()  # the flash image first, while the heap is in one piece
 
 MP = sys.implementation.name == "micropython"
 
@@ -75,7 +75,7 @@ class _Host:
 class _Lfs:
     # Backend: real LittleFS on a RAM flash (VfsLfs2 on MicroPython, littlefs-python here).
     def __init__(self, n=10):
-        self.disk = Disk(4096, n)
+        self.disk = Disk(4096, n, tmpdir("flash") + "/image")  # file-backed: off the heap
         self.disk.format()
         self.reboot()
 
