@@ -3,7 +3,7 @@
 # receiver run here. One micropython process per boot; the board state (RTC, RTC memory,
 # LittleFS image) is carried between them by tests/esp32/board.py.
 #
-# Heap: COUNTLY_ESP32_HEAP (default 128k, the floor the suite keeps; 64k is the goal that
+# Heap: COUNTLY_ESP32_HEAP (default 144k, see HEAP below; 64k is the goal that
 # tools/mem_report.py checks and reports).
 
 import json
@@ -18,7 +18,10 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "esp32"))
 
 import harness  # noqa: E402
 
-HEAP = os.getenv("COUNTLY_ESP32_HEAP", "128k")
+# 144k, not 128k: this binary is 64-bit (objects about twice an ESP32's) and the harness
+# (fake board, LittleFS image driver) shares the heap; at 128k the run passes or fails on
+# the length of the checkout's path. tools/mem_report.py measures the SDK's own share.
+HEAP = os.getenv("COUNTLY_ESP32_HEAP", "144k")
 DEVICE = "esp32-246f28a1b2c3"   # from the fake machine.unique_id()
 UNSYNCED = "esp32-246f28000001"
 
