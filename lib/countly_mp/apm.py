@@ -29,14 +29,14 @@ class Apm:
     def _allowed(self, function):
         if self._core.consent_has("apm"):
             return True
-        self._core.log.d(_M, function, "no apm consent, ignored")
+        self._core.log.w(_M, function, "no apm consent, ignored")
         return False
 
     def start_trace(self, key):
         core = self._core
         try:
             core.log.i(_M, "start_trace", "key=[%s]" % key)
-            if not self._allowed("start_trace"):
+            if not core.accepting(_M, "start_trace") or not self._allowed("start_trace"):
                 return False
             key = self._key(key, "start_trace")
             if key is None:

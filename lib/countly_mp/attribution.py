@@ -19,7 +19,7 @@ class Attribution:
     def _allowed(self, function):
         if self._core.consent_has("attribution"):
             return True
-        self._core.log.d(_M, function, "no attribution consent, ignored")
+        self._core.log.w(_M, function, "no attribution consent, ignored")
         return False
 
     def record_direct(self, campaign_type, campaign_data):

@@ -36,6 +36,10 @@ def sha256_hex(data):
     return binascii.hexlify(hashlib.sha256(data).digest()).decode()
 
 
+def digest_hex(h):
+    return binascii.hexlify(h.digest()).decode()
+
+
 def sha1_hex(data):
     return binascii.hexlify(hashlib.sha1(data).digest()).decode()
 
@@ -82,6 +86,15 @@ def is_missing(exc):
     import errno
 
     return isinstance(exc, OSError) and exc.args and exc.args[0] == errno.ENOENT
+
+
+def drop_module(name):
+    # Forgets a countly_mp submodule that was needed once (start-up checks): nothing refers to
+    # it any more, so the next collection gives its bytecode back to the heap.
+    sys.modules.pop("countly_mp." + name, None)
+    pkg = sys.modules.get("countly_mp")
+    if pkg is not None and name in pkg.__dict__:
+        del pkg.__dict__[name]
 
 
 def collect():

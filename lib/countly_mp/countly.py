@@ -1,31 +1,44 @@
 # countly.py - the Countly object: wires config, port, clock, queues and features together.
 # Feature objects (events, sessions, views, ...) are built on first use, so an app that only
-# records events never compiles the crash or remote-config modules. No public call raises.
+# records events never compiles the crash or remote-config modules. No public call raises, and
+# no attribute access either: a feature that cannot load answers every call with None.
 
 from . import device_id as dmod
-from .clock import Clock
-from .compat import MICROPYTHON, const, dumps, exception_text
+from .compat import const, drop_module, dumps, exception_text
 from .config import Config
-from .fsqueue import FsQueue
-from .log import Logger
-from .request import RequestBuilder, event_marker, retime, split_record
-from .sender import DROP, OK, Sender
-from .store import Store
+from .log import ERROR, WARNING, Logger
+from .request import TooLarge, flag_value, retime
+from .request import split_record
+from .sender import DROP, OK
 from .wire import quote
 
 _M = "Countly"
 _CLOCK_GRACE_MS = const(60000)  # how long after init sending waits for a valid wall clock
+_ENOSPC = const(28)
+_ROOM_TRIES = const(64)  # storage-full rounds of dropping the oldest before giving up
+_TEMP_TAG = b"&device_id=" + dmod.TEMP_ID.encode() + b"&"
 
-# attribute:class, loaded by __getattr__ the first time it is used; each module has the
-# attribute's name. One string: a dict of tuples held ~1 KB more heap.
-_FEATURES = (" events:Events sessions:Sessions device_id:DeviceId views:Views crashes:Crashes"
-             " user:User location:Location consent:ConsentApi attribution:Attribution apm:Apm"
-             " remote_config:RemoteConfig feedback:Feedback ")
+# attribute:[module.]class, loaded by __getattr__ the first time it is used; the module has
+# the attribute's name unless given. One string: a dict of tuples held ~1 KB more heap.
+_FEATURES = (" events:Events sessions:Sessions device_id:admin.DeviceId views:Views"
+             " crashes:Crashes user:User location:Location consent:ConsentApi"
+             " attribution:Attribution apm:Apm remote_config:RemoteConfig feedback:Feedback ")
 
 
 def _load(module, cls):
     mod = __import__("countly_mp." + module, None, None, [cls])
     return getattr(mod, cls)
+
+
+class _Unavailable:
+    # Stands in for a feature whose module could not load (not installed, MemoryError): every
+    # call returns None, nothing raises. The load is tried again on the next access.
+    def __getattr__(self, name):
+        return _nothing
+
+
+def _nothing(*args, **kwargs):
+    return None
 
 
 class Countly:
@@ -35,93 +48,92 @@ class Countly:
         self.config = config
         self.log = Logger(config.logging, config.log_listener)
         self.ready = False
+        self.init_error = None
+        self.trimmed = 0
         self._stopped = False
+        # Start-up code runs once: startup.py is loaded for it and dropped after, so its bytecode
+        # does not stay in a board's heap.
+        from . import startup
+
         try:
-            self._start(platform)
+            startup.start(self, platform)
             self.ready = True
         except Exception as e:
-            # Storage or port failure: the SDK stays inert rather than taking the app down.
-            self.internal_error(_M, "init", e)
-
-    def _start(self, platform):
-        cfg = self.config
-        if platform is None:
-            import countly_port
-
-            platform = countly_port.Platform(cfg)
-        self.platform = platform
-        self.clock = Clock(platform)
-        self.server_url = cfg.url
-        self.sdk_name = ("micropython" if MICROPYTHON else "python") + "-native-" + platform.name
-        fs = getattr(platform, "fs", None)
-        self.store = Store(cfg.storage_path or platform.storage_root(), cfg.app_key, fs)
-        self.request_queue = FsQueue(self.store.path("rq"), capacity=cfg.request_queue_size,
-                                     fs=fs)
-        self.event_queue = FsQueue(self.store.path("eq"), capacity=cfg.request_queue_size, fs=fs)
-        self._repair_event_batch()
-        self.builder = RequestBuilder(self)
-        self.sender = Sender(self, self.request_queue)
-        self.sender.open()
-        self._consents = {}
-        for f in cfg.consents:
-            self._consents[f] = True
-        stored = dmod.load(self.store)
-        self._device_id, self.device_id_type = dmod.initial(
-            cfg, stored, platform.generate_device_id)
-        if stored != (self._device_id, self.device_id_type):
-            dmod.save(self.store, self._device_id, self.device_id_type)
-        self._last_combine = self._init_ticks = self.clock.ticks()
-        self.log.i(_M, "init", "sdk=%s, device_id_type=%s" % (self.sdk_name,
-                                                              self.device_id_type))
-        # Init-time requests of features set up in Config; each module loads only when used.
-        if cfg.require_consent and cfg.consents:
-            self.consent.at_init()  # groups expanded, then the full state is sent
-        if (cfg.disable_location or cfg.location_country_code or cfg.location_city
-                or cfg.location_gps is not None or cfg.location_ip):
-            self.location.at_init()
-        if not cfg.manual_sessions and not self.sessions.resume():
-            self.sessions.begin_now()
-        if cfg.direct_attribution is not None or cfg.indirect_attribution is not None:
-            self.attribution.at_init()
+            # Storage or port failure: the SDK stays inert rather than taking the app down,
+            # and says so once even with logging off.
+            self.init_error = "%s: %s" % (type(e).__name__, e)
+            self.log.notice("init", ERROR, _M, "init",
+                            "SDK inert, nothing will be recorded or sent: %s" % self.init_error)
+        if self.ready:
+            startup.requests(self)
+        startup = None
+        drop_module("startup")
 
     def __getattr__(self, name):
         i = _FEATURES.find(" " + name + ":")
         if i < 0 or " " in name or ":" in name:
             raise AttributeError(name)
         i += len(name) + 2
-        feature = _load(name, _FEATURES[i:_FEATURES.index(" ", i)])(self)
+        cls = _FEATURES[i:_FEATURES.index(" ", i)]
+        mod = name
+        if "." in cls:
+            mod, cls = cls.split(".")
+        try:
+            feature = _load(mod, cls)(self)
+        except Exception as e:  # ImportError (not installed), MemoryError, a broken module
+            self.log.notice("load:" + name, ERROR, _M, name,
+                            "feature unavailable (%s: %s), its calls do nothing"
+                            % (type(e).__name__, e))
+            return _Unavailable()
         setattr(self, name, feature)  # cached: __getattr__ is not consulted again
         return feature
 
     # ---- public lifecycle ----
     def tick(self):
         # Timers first, then at most one network exchange: the app's loop is never held longer
-        # than one bounded HTTP exchange.
+        # than one bounded HTTP exchange. Each step is guarded on its own, so a failure in one
+        # never stops the others, least of all sending what is queued.
+        # -> True: a request was delivered; False: an exchange failed; None: nothing sent.
         if not self.ready or self._stopped:
             return None
+        service = getattr(self.platform, "service", None)
+        if service is not None:
+            self.safely("service", service)  # the port's own housekeeping, e.g. NTP
+        self.safely("session", self._session_timer)
+        self.safely("events", self._events_timer)
         try:
-            service = getattr(self.platform, "service", None)
-            if service is not None:
-                service()  # the port's own housekeeping, e.g. NTP on an ESP32
-            if self.sessions.due():
-                self.sessions.update_now()
-            if len(self.event_queue) and (
-                self.clock.since(self._last_combine) >= self.config.event_flush_interval * 1000):
-                self.flush_events()
-            return self.sender.step()
+            outcome = self.sender.step()
         except Exception as e:
             self.internal_error(_M, "tick", e)
             return None
+        return None if outcome is None else outcome == OK
+
+    def safely(self, what, fn):
+        try:
+            fn()
+        except Exception as e:
+            self.internal_error(_M, "tick " + what, e)
+
+    def _session_timer(self):
+        if self.sessions.due():
+            self.sessions.update_now()
+
+    def _events_timer(self):
+        if self.batcher.due():
+            self.batcher.close()
 
     def flush(self):
+        # Events become requests, then requests are sent until the queue is empty or a send
+        # fails. Not held back by the backoff after a network error (the app asked now), but
+        # a pause or a server's Retry-After is respected. -> requests delivered.
         if not self.ready:
             return 0
         delivered = 0
+        self.log.i(_M, "flush")
+        self.safely("flush events", self.batcher.close)
         try:
-            self.log.i(_M, "flush")
-            self.flush_events()
             while True:
-                outcome = self.sender.step()
+                outcome = self.sender.step(True)
                 if outcome == OK:
                     delivered += 1
                 elif outcome != DROP:
@@ -131,58 +143,80 @@ class Countly:
         return delivered
 
     def pending(self):
+        # Requests waiting on flash, plus recorded events not yet in a request.
         if not self.ready:
             return 0
         try:
-            return len(self.request_queue)
+            return len(self.request_queue) + self.batcher.count
         except Exception as e:
             self.internal_error(_M, "pending", e)
             return 0
 
+    def status(self):
+        # What the SDK knows about delivery, for code (the one-line notices say it to people).
+        from .admin import status
+
+        return status(self)
+
     def set_server_url(self, url):
-        try:
-            self.log.i(_M, "set_server_url")
-            Config(url, self.config.app_key)  # the same validation as at init
-            while url.endswith("/"):
-                url = url[:-1]
-            self.server_url = url
-            if self.ready:
-                self.sender.server_changed()
-            return True
-        except Exception as e:
-            self.log.w(_M, "set_server_url", "invalid url ignored: %s" % e)
-            return False
+        from .admin import set_server_url
+
+        return set_server_url(self, url)
 
     def stop(self):
         if not self.ready or self._stopped:
             return None
-        try:
-            self.log.i(_M, "stop")
-            if not self.config.manual_sessions:
-                self.sessions.end_now()
-            self.flush_events()
-            self.user_save()
-        except Exception as e:
-            self.internal_error(_M, "stop", e)
+        self.log.i(_M, "stop")
+        if not self.config.manual_sessions:
+            self.safely("stop session", self.sessions.end_now)
+        views = self.__dict__.get("views")
+        if views is not None:
+            self.safely("stop view", views.session_end)
+        self.safely("stop events", self.batcher.close)
+        self.safely("stop user", self.user_save)
         # The queues stay readable: flush() after stop() may still deliver what is left.
         self._stopped = True
         self.sender.close()
         return None
 
     # ---- internal services used by the feature modules ----
+    def accepting(self, module, function):
+        # Whether data can be taken now: never True from an SDK that cannot send it.
+        if self.ready and not self._stopped:
+            return True
+        self.log.notice("inert:" + module, ERROR, module, function,
+                        "not recorded: SDK %s" % ("stopped" if self.ready else
+                                                  "inert (%s)" % self.init_error))
+        return False
+
     def internal_error(self, module, function, exc):
-        # An SDK bug or a storage failure: logged with its type, never with payload data.
-        self.log.e(module, function, "internal error %s: %s" % (type(exc).__name__, exc))
+        # An SDK bug or a storage failure: reported once per place, never with payload data.
+        if isinstance(exc, MemoryError):
+            self.memory_error(module, function)
+            return
+        self.log.notice("bug:%s.%s" % (module, function), ERROR, module, function,
+                        "internal error %s: %s" % (type(exc).__name__, exc))
         if self.config.logging:
             print(exception_text(exc))
+
+    def memory_error(self, module, function):
+        self.log.notice("memory", ERROR, module, function,
+                        "out of memory: this call did nothing (data not recorded, or sending "
+                        "retried later)")
+
+    def trim(self, module, function, message):
+        # Something the app gave was cut to fit the request budget: counted, said once.
+        self.trimmed += 1
+        self.log.notice("trim:" + module, WARNING, module, function, message)
 
     def device_id_value(self):
         return self._device_id
 
-    def set_device_id(self, value, kind):
+    def set_device_id(self, value, kind, merge_from=None):
+        dmod.save(self.store, value, kind, merge_from)
         self._device_id = value
         self.device_id_type = kind
-        dmod.save(self.store, value, kind)
+        self._merge_from = merge_from
 
     def consent_has(self, feature):
         if not self.config.require_consent:
@@ -226,51 +260,80 @@ class Countly:
         if feature is not None:
             feature.save()
 
-    def enqueue(self, params, force_post=False, marker=None):
-        if self._stopped:
+    def store_item(self, queue, data):
+        # Appends to a queue; on a full flash the oldest requests (then the oldest events) are
+        # dropped to make room, counted and reported. -> seq; raises OSError when no room can
+        # be made (the flash is full of something else).
+        tries = 0
+        while True:
+            try:
+                return queue.append(data)
+            except OSError as e:
+                if not e.args or e.args[0] != _ENOSPC or tries >= _ROOM_TRIES:
+                    raise
+            tries += 1
+            rq = self.request_queue
+            victim = rq if len(rq) else self.event_queue
+            if not victim.drop_oldest():
+                raise OSError(_ENOSPC, "storage full")
+            self.sync_events()
+            self.log.notice("full", ERROR, _M, "store",
+                            "storage full: oldest %s dropped to make room"
+                            % ("requests" if victim is rq else "events"))
+
+    def enqueue(self, params, flags=(), claimed=None, post=False):
+        # Queues one request. -> True, or False when it cannot be (too large: a bug in the
+        # caller's budgeting, reported; stopped). Storage errors raise to the caller's guard.
+        if not self.accepting(_M, "enqueue"):
             return False
-        before = self.request_queue.dropped
-        self.request_queue.append(self.builder.record(params, force_post, marker))
-        if self.request_queue.dropped != before:
-            self.log.d(_M, "enqueue", "request queue full, oldest request dropped")
+        flags = list(flags)
+        if post:
+            flags.append("P")
+        flags.append("C%d" % (self.batcher.claimed if claimed is None else claimed))
+        try:
+            record = self.builder.record(params, flags)
+        except TooLarge as e:
+            self.log.notice("too-large", ERROR, _M, "enqueue", "request not queued: %s" % e)
+            return False
+        rq = self.request_queue
+        before = rq.dropped
+        self.store_item(rq, record)
+        if rq.dropped != before:
+            self.sync_events()
+            self.log.notice("rq-full", ERROR, _M, "enqueue",
+                            "request queue full (%d): oldest requests dropped" % rq.capacity)
         return True
 
+    def sync_events(self):
+        # Events whose request left the queue without them (dropped) are dropped too: eq keeps
+        # only events some queued request will carry, or that wait for the next one.
+        head = self.request_queue.peek()
+        if head is None:
+            through = self.batcher.claimed
+        else:
+            flags = split_record(head[1])[0]
+            span = flag_value(flags, "R")
+            if span is not None:
+                through = int(span.split("-")[0]) - 1
+            else:
+                c = flag_value(flags, "C")
+                through = int(c) if c else 0
+        eq = self.event_queue
+        first = eq.peek()
+        if first is not None and first[0] <= through:
+            eq.ack(through)
+
     def flush_events(self):
-        self._last_combine = self.clock.ticks()
-        if len(self.event_queue):
-            self.events.combine()
+        self.batcher.close()
 
-    def end_for_change(self):
-        # Device ID change without merge: events and the session close under the old ID.
-        # Returns whether a session was running, for begin_after_change.
-        self.flush_events()
-        self.user_save()
-        was_active = self.sessions.active
-        if was_active:
-            self.sessions.end_now()
-        self.events.clear_timed()
-        return was_active
+    def restamp_needed(self, record):
+        return _TEMP_TAG in record
 
-    def begin_after_change(self, was_active):
-        if was_active and not self.config.manual_sessions:
-            self.sessions.begin_now()
-
-    def prepare_record(self, record):
+    def prepare_params(self, flags, params):
         # Send-time fix-ups that keep retries byte-identical: a request held in temporary ID
         # mode goes out under the real ID, and one made before the clock was valid is re-timed.
-        tag = b"&device_id=" + dmod.TEMP_ID.encode() + b"&"
-        if tag in record:
-            record = record.replace(tag, b"&device_id=" + quote(self._device_id).encode() + b"&",
-                                    1)
-        return retime(record, self.clock, self.clock.tz())
-
-    def _repair_event_batch(self):
-        # A cut between "events request queued" and "events removed" would send them twice: the
-        # newest request names the last event it carries, so drop those from the event queue.
-        last = self.request_queue.peek_last()
-        if last is None or not len(self.event_queue):
-            return
-        flags, _ = split_record(last[1])
-        upto = event_marker(flags)
-        if upto is not None and self.event_queue.peek()[0] <= upto:
-            self.event_queue.ack(upto)
+        tag = _TEMP_TAG
+        if tag in params:
+            params = params.replace(tag, b"&device_id=" + quote(self._device_id).encode()
+                                    + b"&", 1)
+        return retime(flags, params, self.clock, self.clock.tz())

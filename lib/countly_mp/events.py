@@ -1,15 +1,19 @@
-# events.py - custom and timed events, persisted one by one until they are combined.
-# Each recorded event goes to the event queue on flash at once (a power cut loses none); when
-# the threshold or the flush interval is reached they are combined into one `events=[...]`
-# request. The request carries the last event's queue sequence so that a cut between "request
-# queued" and "events removed" is repaired at the next start instead of sending them twice.
+# events.py - custom and timed events.
+# Each recorded event is one item on flash at once (a power cut loses none); batcher.py turns
+# them into `events` requests. An event is built whole here and checked against the request
+# budget: one that alone cannot fit a request loses its largest segmentation values first
+# (reported once), and one that still cannot fit is refused at the call, never accepted and then
+# stuck.
 
 from . import limits
-from .compat import dumps, is_int, is_number
-from .wire import quote_into
+from .batcher import event_size
+from .compat import const, dumps, is_int, is_number
+from .log import ERROR
+from .wire import encoded_len
 
 _M = "Events"
-_MAX_BATCH_BYTES = 6000  # JSON per request: keeps one request's build well under 20 KB of heap
+_SERVER_KEY_MAX = const(127)  # the server drops event keys of 128+ characters from its totals
+_SEG_WRAP = const(30)  # encoded ',"segmentation":{}' around the entries
 
 # Internal keys and the consent each needs instead of "events" (the guide, Internal Events),
 # as " key=feature[,feature] " in one string: a dict of tuples held ~1 KB more heap.
@@ -59,14 +63,20 @@ class Events:
             core.internal_error(_M, "record", e)
             return False
 
-    def add(self, key, count=1, sum=None, dur=None, segmentation=None, dur_ms=None, extra=None):
-        # Internal entry point shared with views and feedback; returns True when persisted.
+    def add(self, key, count=1, sum=None, dur=None, segmentation=None, dur_ms=None,
+            keep=()):
+        # Internal entry point shared with views and feedback; True when the event is on flash.
+        # keep: segmentation keys the budget may never drop (a view's own keys).
         core = self._core
+        if not core.accepting(_M, "record"):
+            return False
         key = limits.key(core, key, _M, "record")
         if key is None:
             return False
+        if len(key) > _SERVER_KEY_MAX:
+            key = key[:_SERVER_KEY_MAX]
         if not self._allowed(key):
-            core.log.d(_M, "record", "no consent for [%s], not recorded" % key)
+            core.log.w(_M, "record", "no consent for [%s], not recorded" % key)
             return False
         if not is_int(count) or count < 1:
             if count is not None and count != 1:
@@ -81,33 +91,60 @@ class Events:
             else:
                 core.log.w(_M, "record", "dur must be a non-negative number, ignored")
         seg = limits.segmentation(core, segmentation, _M, "record")
-        parts = ['{"key":', dumps(key), ',"count":%d' % count]
+        head = '{"key":' + dumps(key) + ',"count":%d' % count
         if sum is not None:
-            parts.append(',"sum":' + dumps(sum))
+            head += ',"sum":' + dumps(sum)
         if dur_ms is not None:
-            parts.append(',"dur":' + _seconds(dur_ms))
-        if seg:
-            parts.append(',"segmentation":' + dumps(seg))
-        if extra:
-            for name, v in extra:
-                parts.append(',"%s":%s' % (name, dumps(v)))
+            head += ',"dur":' + _seconds(dur_ms)
         ts = core.clock.now_ms()
         if ts is not None:
             hour, dow = core.clock.hour_dow(ts, core.clock.tz())
-            parts.append(',"timestamp":%d,"hour":%d,"dow":%d' % (ts, hour, dow))
+            tail = ',"timestamp":%d,"hour":%d,"dow":%d}' % (ts, hour, dow)
         else:
             # No valid wall clock yet: a ticks marker, resolved when the request is sent.
-            parts.append(',"timestamp":"%s"' % core.clock.marker())
-        parts.append("}")
-        core.event_queue.append("".join(parts).encode())
-        if len(core.event_queue) >= core.config.event_queue_threshold:
-            self.combine()
-        return True
+            tail = ',"timestamp":"%s"}' % core.clock.marker()
+        data = self._fit(key, head, seg, tail, keep)
+        if data is None:
+            return False
+        return core.batcher.add(data, event_size(data))
+
+    def _fit(self, key, head, seg, tail, keep):
+        # The event's JSON bytes within the budget of one request, or None when it cannot fit.
+        # Sizes are added up entry by entry, so an oversized event is never written out whole.
+        core = self._core
+        budget = core.batcher.budget()
+        size = event_size((head + tail).encode())
+        sizes = None
+        if seg:
+            sizes = [(encoded_len(dumps(k)) + encoded_len(dumps(seg[k])) + 6, k) for k in seg]
+            size += _SEG_WRAP + sum(n for n, k in sizes)
+        if size > budget and seg:
+            # Largest encoded entries go first (ties by key, the same on every runtime).
+            sizes.sort(reverse=True)
+            dropped = []
+            for n, k in sizes:
+                if size <= budget:
+                    break
+                if k not in keep:
+                    del seg[k]
+                    size -= n
+                    dropped.append(k)
+            core.trim(_M, "record", "event [%s] too large for one request: segmentation %s "
+                      "dropped" % (key, ",".join(dropped)))
+        sizes = None
+        data = (head + (',"segmentation":' + dumps(seg) if seg else "") + tail).encode()
+        if event_size(data) > budget:
+            core.log.notice("event-too-large", ERROR, _M, "record",
+                            "event [%s] too large for one request, not recorded" % key)
+            return None
+        return data
 
     def start(self, key):
         core = self._core
         try:
             core.log.i(_M, "start", "key=[%s]" % key)
+            if not core.accepting(_M, "start"):
+                return False
             key = limits.key(core, key, _M, "start")
             if key is None or not self._allowed(key):
                 return False
@@ -151,24 +188,3 @@ class Events:
 
     def clear_timed(self):
         self._timed = {}
-
-    def combine(self):
-        # Moves persisted events into requests, one request per batch, oldest first.
-        core = self._core
-        eq = core.event_queue
-        while len(eq):
-            body = bytearray(b"[")
-            last = None
-            for seq, data in eq.items():
-                if last is not None and len(body) + len(data) > _MAX_BATCH_BYTES:
-                    break
-                if last is not None:
-                    body.append(44)  # ","
-                body.extend(data)
-                last = seq
-            body.append(93)  # "]"
-            encoded = bytearray(b"events=")
-            quote_into(encoded, body)
-            body = None
-            core.enqueue(encoded, marker=last)
-            eq.ack(last)

@@ -29,15 +29,19 @@ _CLOSED = 4  # never append again (full, torn tail, or failed write)
 
 
 class FsQueue:
-    def __init__(self, dirpath, capacity=1000, record_size=128, block_size=4096, fs=None):
+    def __init__(self, dirpath, capacity=1000, record_size=128, block_size=4096, fs=None,
+                 max_item=None):
         if record_size < 32 or record_size > block_size:
             raise ValueError("record_size")
         self.capacity = capacity
         self.dropped = 0
+        self.corrupt = 0
         self._rs = record_size
         self._pay = record_size - _HSZ
         self._per = min(block_size // record_size, 255)  # nparts is a u8
-        self.max_item = self._per * self._pay
+        # An item larger than a segment gets a segment of its own (still one write).
+        self._maxk = max(self._per, min(255, ((max_item or 0) + self._pay - 1) // self._pay))
+        self.max_item = self._maxk * self._pay
         self._fs = os if fs is None else fs
         self._open = open if fs is None else fs.open
         d = dirpath
@@ -249,7 +253,7 @@ class FsQueue:
         rs = self._rs
         pay = self._pay
         k = (n + pay - 1) // pay or 1
-        if k > self._per:
+        if k > self._maxk:
             raise ValueError("item too large")
         while self._n >= self.capacity and self._n > 0:
             self._drop()
@@ -332,11 +336,14 @@ class FsQueue:
         self._hint = (r[0], r[3])
         return (r[1], r[2])
 
-    def items(self, limit=None):
+    def items(self, after=None, limit=None):
         # Opens the segment per item so no file stays open while the caller holds the
         # generator; do not append/ack while iterating.
-        after = self._acked
         pos = self._hint
+        if after is None or after < self._acked:
+            after = self._acked
+        else:
+            pos = None
         n = 0
         while limit is None or n < limit:
             r = self._next_item(after, True, pos)
@@ -383,6 +390,20 @@ class FsQueue:
         self._write_cursor()  # before deleting: segments must never be ahead of the cursor
         self._gc(True)
         self._count()
+
+    def drop_oldest(self):
+        # Drops the oldest segment's waiting items (at least one): frees a file's space.
+        if self._n == 0:
+            return 0
+        before = self._n
+        s = self._segs[0] if self._segs else None
+        while self._n > 0 and self._segs and self._segs[0] is s:
+            self._drop()
+        if self._n == before:
+            self._drop()
+        self._write_cursor()
+        self._gc(True)
+        return before - self._n
 
     def close(self):
         self._segs = []

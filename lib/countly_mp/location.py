@@ -81,7 +81,7 @@ class Location:
         try:
             core.log.i(_M, "set", "country_code=[%s], city=[%s]" % (country_code, city))
             if not core.consent_has("location"):
-                core.log.d(_M, "set", "no location consent, ignored")
+                core.log.w(_M, "set", "no location consent, ignored")
                 return False
             g = None
             if gps is not None and gps != "":

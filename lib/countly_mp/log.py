@@ -1,6 +1,13 @@
 # log.py - the SDK's levelled logger: "[Countly] [Module] function, message" lines.
-# Formatting happens only when someone listens (console on, or a listener set), so a silent SDK
-# pays no string building. The app key, the salt and payloads are never passed in here.
+#
+# Two audiences. With logging=True every line is printed (and with a log_listener every line
+# goes to it, as the guide asks). With logging=False (the default) the SDK is quiet except for
+# what stops delivery or loses data: those lines go through notice(), which prints one line per
+# cause per run, so a serial console is told once and never flooded.
+#
+# Where a line is printed is the port's choice (Platform.log_sink, e.g. the `logging` module on
+# CPython); without one it is print(). Formatting happens only when someone will see the line.
+# The app key, the salt and payloads are never passed in here.
 
 from .compat import const
 
@@ -10,35 +17,55 @@ INFO = const(3)
 DEBUG = const(4)
 VERBOSE = const(5)
 
-# one string, not a tuple of one-letter strings: indexed by level
-_NAMES = " EWIDV"
+# Level names as the guide shows them, indexed by level.
+_NAMES = ("", "Error", "Warning", "Info", "Debug", "Verbose")
+_MAX_CAUSES = const(64)  # causes remembered for notice(); beyond it every notice prints
 
 
 class Logger:
-    def __init__(self, console=False, listener=None):
+    def __init__(self, console=False, listener=None, sink=None):
         self.console = console
         self.listener = listener
-        self.errors = 0  # counted even when silent: they feed health figures
+        self.sink = sink  # callable(level, line) from the port, or None for print()
+        self.errors = 0  # counted even when silent: health checks report them
         self.warnings = 0
+        self._seen = []  # causes already announced by notice()
 
-    def log(self, level, module, function, message=None):
+    def _emit(self, level, line):
+        if self.sink is not None:
+            try:
+                self.sink(level, line)
+                return
+            except Exception:
+                self.sink = None  # a broken sink falls back to print, never takes the app down
+        print("[%s] %s" % (_NAMES[level], line))
+
+    def log(self, level, module, function, message=None, loud=False):
         if level == ERROR:
             self.errors += 1
         elif level == WARNING:
             self.warnings += 1
-        if not self.console and self.listener is None:
+        if not (self.console or loud) and self.listener is None:
             return
         if message is None:
             line = "[Countly] [%s] %s" % (module, function)
         else:
             line = "[Countly] [%s] %s, %s" % (module, function, message)
-        if self.console:
-            print("%s %s" % (_NAMES[level], line))
+        if self.console or loud:
+            self._emit(level, line)
         if self.listener is not None:
             try:
                 self.listener(line, level)
             except Exception:  # a faulty listener must not take the SDK (or the app) down
                 self.listener = None
+
+    def notice(self, cause, level, module, function, message):
+        # For what stops delivery or loses data: printed even with logging off, once per cause.
+        seen = self._seen
+        loud = cause not in seen
+        if loud and len(seen) < _MAX_CAUSES:
+            seen.append(cause)
+        self.log(level, module, function, message, loud)
 
     def e(self, module, function, message=None):
         self.log(ERROR, module, function, message)

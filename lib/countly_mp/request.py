@@ -4,104 +4,131 @@
 # holds the base params in the fixed order (app_key, device_id, timestamp, hour, dow, tz,
 # sdk_name, sdk_version) followed by the feature's own params, all percent-encoded. Only `rr`
 # and the checksum are added at send time, so a retry is byte-identical except for those two.
-# Flags are space-separated tokens: "P" forces POST (crashes), "E<seq>" marks the request that
-# carries the persisted events up to event-queue sequence <seq>, "U<boot>:<ticks>" marks a
-# request made before the wall clock was valid (see retime).
+# Flags are space-separated tokens:
+#   P              send by POST (crashes)
+#   R<a>-<b>       an events request: its `events` value is built at send time from the event
+#                  queue's items a..b (the events are stored once, never copied into requests)
+#   C<seq>         the event queue was claimed through <seq> when this record was made: the
+#                  newest record tells a restarted SDK which events are already in a request
+#   U<boot>:<t>    made before the wall clock was valid (see retime)
+#
+# REQUEST_MAX is the one budget everything derives from (docs/internals.md): no stored param
+# string is longer, so every request fits the queue and the send buffer.
 
-from .wire import encode_params, quote_into, with_checksum
+from .compat import const
+from .wire import encode_params, quote_into
 
 SDK_VERSION = "26.1.0"
-_GET_LIMIT = 2000  # the guide: switch to POST when the data reaches 2000 characters
+REQUEST_MAX = const(5120)  # bytes of percent-encoded params in one stored request
+FLAGS_MAX = const(64)  # bytes of the flag line: the queue holds REQUEST_MAX + FLAGS_MAX
+
+
+class TooLarge(ValueError):
+    # A request over REQUEST_MAX: the caller trims or refuses; it is never queued.
+    pass
 
 
 class RequestBuilder:
     def __init__(self, core):
         self._core = core
+        self._base = None  # (device id, encoded length of the base params)
 
-    def record(self, params, force_post=False, marker=None, timestamp=None):
+    def base_len(self):
+        # Bytes the base params take for the current device ID (timestamp at its longest).
+        core = self._core
+        did = core.device_id_value()
+        if self._base is None or self._base[0] != did:
+            body = encode_params((("app_key", core.config.app_key), ("device_id", did),
+                                  ("timestamp", 9999999999999), ("hour", 23), ("dow", 6),
+                                  ("tz", -7200), ("sdk_name", core.sdk_name),
+                                  ("sdk_version", SDK_VERSION)))
+            self._base = (did, len(body))
+        return self._base[1]
+
+    def room(self, name):
+        # Bytes left for the encoded value of one param `name` in a request of its own.
+        return REQUEST_MAX - self.base_len() - len(name) - 2
+
+    def record(self, params, flags=None, timestamp=None):
         # params: list of (name, value), None values skipped; or an encoded b"k=v&...".
         core = self._core
         clock = core.clock
         ts = timestamp if timestamp is not None else clock.now_ms()
         tz = clock.tz()
-        out = bytearray()
-        flags = []
-        if force_post:
-            flags.append("P")
-        if marker is not None:
-            flags.append("E%d" % marker)
+        flags = list(flags) if flags else []
         if ts is None:
             flags.append(clock.marker())
-        out.extend(" ".join(flags).encode())
+        out = bytearray(" ".join(flags).encode())
         out.append(10)  # "\n"
-        body = bytearray()
-        base = [("app_key", core.config.app_key), ("device_id", core.device_id_value())]
-        encode_params(base, body)
+        start = len(out)
+        out.extend(b"app_key=")
+        quote_into(out, core.config.app_key)
+        out.extend(b"&device_id=")
+        quote_into(out, core.device_id_value())
         if ts is not None:
             # An unsynced clock is not a valid timestamp: the record carries a ticks marker
             # instead (see retime), never a date in 2000.
             hour, dow = clock.hour_dow(ts, tz)
-            encode_params((("timestamp", ts), ("hour", hour), ("dow", dow)), body)
+            out.extend(b"&timestamp=%d&hour=%d&dow=%d" % (ts, hour, dow))
+        # encode_params puts "&" before each pair, since `out` is not empty
         encode_params((("tz", tz), ("sdk_name", core.sdk_name), ("sdk_version", SDK_VERSION)),
-                      body)
+                      out)
         if isinstance(params, (bytes, bytearray)):
-            # Already encoded (the events batch is streamed straight into its encoded form).
-            body.append(38)  # "&"
-            body.extend(params)
+            if params:
+                out.append(38)  # "&"
+                out.extend(params)
         else:
-            encode_params(params, body)
-        out.extend(body)
+            encode_params(params, out)
+        if len(out) - start > REQUEST_MAX:
+            raise TooLarge("request of %d bytes over the %d budget" % (len(out) - start,
+                                                                       REQUEST_MAX))
         return bytes(out)
 
 
 def split_record(record):
-    # -> (flags list, param string bytes)
+    # -> (flags list, param string as a memoryview of record: no copy)
     i = record.find(b"\n")
+    mv = memoryview(record)
     if i < 0:
-        return [], record
-    head = record[:i].decode()
-    return (head.split() if head else []), record[i + 1 :]
+        return [], mv
+    head = bytes(mv[:i]).decode()
+    return (head.split() if head else []), mv[i + 1 :]
 
 
-def event_marker(flags):
+def flag_value(flags, letter):
+    # The text after `letter` of the first flag starting with it, or None.
     for f in flags:
-        if f and f[0] == "E":
-            try:
-                return int(f[1:])
-            except ValueError:
-                return None
+        if f and f[0] == letter:
+            return f[1:]
     return None
 
 
-def finalize(record, queue_length, salt, force_post):
-    # -> (method, path, body or None, content_type or None) ready for the transport.
-    flags, params = split_record(record)
-    payload = bytearray(params)
-    payload.extend(b"&rr=")
-    quote_into(payload, queue_length)
-    payload = with_checksum(payload, salt)
-    if force_post or "P" in flags or len(payload) >= _GET_LIMIT:
-        return "POST", "/i", bytes(payload), "application/x-www-form-urlencoded"
-    return "GET", "/i?" + bytes(payload).decode(), None, None
+def claimed_of(record):
+    # The event-queue seq this record says was claimed when it was made (0 when none).
+    v = flag_value(split_record(record)[0], "C")
+    try:
+        return int(v) if v else 0
+    except ValueError:
+        return 0
 
 
 _EVENT_TS = b"%2C%22timestamp%22%3A%22U"  # ',"timestamp":"U' inside an encoded events param
 _QUOTE = b"%22"
+RETIME_GROWTH = const(24)  # bytes an event's marker may grow by when it becomes a timestamp
 
 
-def retime(record, clock, tz):
+def retime(flags, params, clock, tz):
     # Resolves the "U" markers of a record made before the clock was valid: the request gets
     # timestamp/hour/dow before its tz param, each event its own; when the marker's boot is gone
     # (or no valid time was seen yet) they are left out and the server stamps the request.
-    flags, params = split_record(record)
+    # -> the params, unchanged when there is nothing to resolve.
     marker = None
     for f in flags:
         if f and f[0] == "U":
             marker = f
     if marker is None and _EVENT_TS not in params:
-        return record
-    out = bytearray(" ".join(f for f in flags if f != marker).encode())
-    out.append(10)
+        return params
+    out = bytearray()
     mv = memoryview(params)
     pos = 0
     if marker is not None:
@@ -129,4 +156,4 @@ def retime(record, clock, tz):
                        % (ts, hour, dow))
         pos = end + len(_QUOTE)
     out.extend(mv[pos:])
-    return bytes(out)
+    return out

@@ -1,70 +1,55 @@
-# sender.py - delivery policy: which queued request goes out when, and what its answer means.
-# The transport (from the port) does one HTTP exchange; everything else is decided here: the
-# online gate, the cooldown after a failure, pausing on a configuration problem, dropping a
-# request the server will never accept. Order is kept: only the oldest request is ever sent.
+# sender.py - delivery: which queued request goes out when, and what its answer does to it.
+#
+# The transport (from the port) does one bounded HTTP exchange; everything else is decided here:
+# the online gate, the growing cooldown after a failure, pausing on a configuration problem,
+# dropping a request the server will never accept, setting aside a record that cannot be built.
+# Order is kept: only the oldest request is ever sent. A send is split in prepare() and
+# finish() so the blocking tick() and the asyncio atick() share every rule.
 
-from .compat import collect, const, loads
-from .request import finalize
+from .compat import collect, const
+from .log import ERROR, WARNING
+from .request import flag_value, split_record
+from .sendbuf import shared
 
+_BACKOFF_CAP_S = const(1800)  # a growing retry cooldown stops growing at 30 minutes
+_PAUSE_MIN_S = const(600)  # a configuration problem is retried after 10 minutes at first,
+_PAUSE_CAP_S = const(86400)  # then less and less often, at most a day apart
+_RETRY_AFTER_CAP_S = const(86400)  # a server's Retry-After is honoured up to a day
+_REFUSALS = const(3)  # an unknown refusal of one request is retried this many times
+# Outcomes (policy.py says which answer gets which); the common one needs no module load.
 OK = const(0)
 RETRY = const(1)
 PAUSE = const(2)
 DROP = const(3)
-
-# 200 answers that mean the data was thrown away because our salt is wrong (protocol.md 3).
-_CHECKSUM_REJECTIONS = ("Request does not have checksum", "Request does not match checksum")
-# 4xx answers that name a configuration problem: every later request would fail the same way.
-_CONFIG_PROBLEMS = (
-    'Missing parameter "app_key" or "device_id"',
-    "App does not exist",
-    "App is currently not accepting data",
-    "App is locked",
-)
-_PAUSE_FACTOR = const(10)  # a paused app is retried after 10 cooldowns, at least 10 minutes
-_MIN_PAUSE_S = const(600)
-
-
-def result_of(body):
-    # The "result" of a JSON object answer, or None when the body is not one.
-    try:
-        obj = loads(body)
-    except Exception:  # ValueError on CPython, ValueError/other on MicroPython
-        return None
-    if isinstance(obj, dict) and "result" in obj:
-        return obj["result"]
-    return None
-
-
-def classify(status, body):
-    result = result_of(body)
-    if 200 <= status < 300:
-        if result is None:
-            return RETRY
-        if result in _CHECKSUM_REJECTIONS:
-            return PAUSE
-        return OK
-    if status == 408 or status == 429 or status >= 500:
-        return RETRY
-    if 400 <= status < 500:
-        if result in _CONFIG_PROBLEMS:
-            return PAUSE
-        return DROP
-    return RETRY  # 1xx/3xx: nothing we can act on, try again later
+REFUSED = const(4)
+_SUCCESS = b'{"result":"Success"}'
+_M = "Sender"
+_MARKER = b'"timestamp":"U'  # an event recorded before the wall clock was valid
 
 
 class Sender:
-    def __init__(self, core, queue):
+    def __init__(self, core):
         self._core = core
-        self.queue = queue
         self._transport = None
+        self._buf = None
         self._wait_from = 0
         self._wait_ms = 0  # while > 0, no send until ticks since _wait_from reach it
-        self.stats = {"delivered": 0, "retried": 0, "dropped": 0, "paused": 0, "errors": 0}
+        self._hard = False  # the wait is a pause or a Retry-After: flush() waits too
+        self._fails = 0  # consecutive failed exchanges: the cooldown doubles with each
+        self._pauses = 0
+        self._refused = (0, 0)  # (seq, refusals) of the request at the head
+        self._unacked = None  # (seq, events through) delivered but not yet acked on flash
+        self.delivered = self.retried = self.dropped = self.poisoned = 0
         self.last_status = 0
+        self.last_reason = None
+        self.paused_reason = None
 
+    # ---- transport ----
     def open(self):
         # Builds the transport (no network I/O): done at init so the HTTP client's code and
         # buffers are allocated while the heap is still in one piece.
+        if self._buf is None:
+            self._buf = shared()
         if self._transport is None:
             core = self._core
             cfg = core.config
@@ -73,10 +58,11 @@ class Sender:
         return self._transport
 
     def server_changed(self):
-        # set_server_url: close the old connection, and a pause for the old server no longer
-        # applies.
+        # set_server_url: close the old connection; a pause for the old server no longer applies.
         self.close()
         self._wait_ms = 0
+        self._fails = self._pauses = 0
+        self.paused_reason = None
 
     def close(self):
         t = self._transport
@@ -87,71 +73,208 @@ class Sender:
             except Exception:
                 pass
 
-    def cooling_down(self):
-        if self._wait_ms <= 0:
-            return False
-        if self._core.clock.since(self._wait_from) >= self._wait_ms:
+    # ---- cooldown ----
+    def wait_left_ms(self, explicit=False):
+        # ms until the next send may happen; 0 when it may happen now. An explicit flush()
+        # does not wait out the backoff after a network error or 5xx, only a pause or a
+        # Retry-After the server asked for.
+        if self._wait_ms <= 0 or (explicit and not self._hard):
+            return 0
+        left = self._wait_ms - self._core.clock.since(self._wait_from)
+        if left <= 0:
             self._wait_ms = 0
-            return False
-        return True
+            return 0
+        return left
 
-    def _cool(self, seconds):
+    def _cool(self, seconds, hard):
         self._wait_from = self._core.clock.ticks()
         self._wait_ms = seconds * 1000
+        self._hard = hard
 
-    def ready(self):
+    def ready(self, explicit=False):
         core = self._core
-        if len(self.queue) == 0 or self.cooling_down():
+        if self.wait_left_ms(explicit) or not core.can_send():
             return False
-        if not core.can_send():
-            return False
-        return core.platform.is_online()
+        if self._unacked is not None:
+            # A delivered request that storage would not mark as sent: nothing new goes out
+            # until it is. Retried once per call, never in a tight loop on failing storage.
+            seq, through = self._unacked
+            self._unacked = None
+            if not self._ack(seq, through):
+                return False
+        return len(core.request_queue) > 0 and core.platform.is_online()
 
-    def step(self):
-        # At most one exchange. Returns OK/RETRY/PAUSE/DROP, or None when nothing was tried.
-        if not self.ready():
-            return None
-        head = self.queue.peek()
-        if head is None:
-            return None
-        seq, record = head
+    # ---- one send ----
+    def prepare(self, explicit=False):
+        # -> (seq, through, method, path, body, content_type) of the request to send now, or
+        # None. Records that carry nothing are consumed here; poison is set aside. The request
+        # is built in the send buffer: path/body are views of it until the next prepare().
         core = self._core
-        cfg = core.config
-        record = core.prepare_record(record)
-        method, path, body, ctype = finalize(record, len(self.queue), cfg.salt, cfg.force_post)
-        record = head = None
-        collect()
-        log = core.log
-        retry_after = None
-        try:
-            status, retry_after, answer = self.open().exchange(method, path, body, ctype)
-            outcome = classify(status, answer)
-        except OSError as e:
-            # Network down, refused, reset, timed out: the request stays first in line.
+        while self._unacked is None and self.ready(explicit):
+            head = core.request_queue.peek()
+            if head is None:
+                return None
+            seq, record = head
+            head = None
+            through = 0
+            buf = self._buf
+            if buf.owner is not None and buf.owner is not self:
+                return None  # another instance's request is in flight (asyncio): next time
+            buf.owner = self
+            try:
+                buf.reset()
+                flags, params = split_record(record)
+                buf.put(params)
+                params = None
+                fix = flag_value(flags, "U") is not None or core.restamp_needed(record)
+                span = flag_value(flags, "R")
+                if span is not None:
+                    first, through = span.split("-")
+                    through = int(through)
+                    n = self._events(buf, int(first), through)
+                    if n < 0:
+                        # Its events are gone (delivered before a cut, or damaged): nothing to
+                        # send, and an empty events request is never sent.
+                        record = None
+                        buf.owner = None
+                        self._ack(seq, through)
+                        continue
+                    fix = fix or n > 0
+                if fix:
+                    buf.replace_params(core.prepare_params(flags, bytes(buf.params())))
+                record = None
+                job = buf.finish(len(core.request_queue), core.config.salt,
+                                 core.config.force_post or "P" in flags)
+            except MemoryError:
+                buf.owner = None
+                core.memory_error(_M, "prepare")
+                self._cool(1, False)
+                return None
+            except Exception as e:
+                buf.owner = None
+                self._poison(seq, through, e)
+                continue
+            collect()
+            return (seq, through) + job
+        return None
+
+    def _events(self, buf, first, through):
+        # Appends eq items first..through as the encoded `events` array. -> -1 when there
+        # were none, else how many carry a clock marker (they need retime).
+        n = marked = 0
+        for seq, data in self._core.event_queue.items(first - 1):
+            if seq > through:
+                break
+            buf.put(b"%2C" if n else b"%5B")
+            buf.quote(data)
+            if _MARKER in data:
+                marked += 1
+            n += 1
+        if not n:
+            return -1
+        buf.put(b"%5D")
+        return marked
+
+    def finish(self, job, status, retry_after, answer, error=None):
+        # Applies the answer (or the network error) to the request of `job`.
+        core = self._core
+        seq, through = job[0], job[1]
+        self._buf.owner = None  # the request has been sent (or failed): the buffer is free
+        if error is not None:
             self.close()
             status = 0
             outcome = RETRY
-            log.d("Sender", "step", "network error %s" % (e.args[0] if e.args else e))
-        self.last_status = status
-        if outcome == OK:
-            self.queue.ack(seq)
-            self.stats["delivered"] += 1
-            log.d("Sender", "step", "delivered, status=%d" % status)
-        elif outcome == DROP:
-            # The server will never take this one (a 4xx that names no config problem).
-            self.queue.ack(seq)
-            self.stats["dropped"] += 1
-            log.w("Sender", "step", "request rejected with status %d and dropped" % status)
-        elif outcome == PAUSE:
-            self.stats["paused"] += 1
-            self._cool(max(cfg.retry_cooldown * _PAUSE_FACTOR, _MIN_PAUSE_S))
-            log.e("Sender", "step",
-                  "server refused the app's requests (status %d): delivery paused" % status)
+            reason = "network error %s" % (error.args[0] if error.args else error)
+        elif 200 <= status < 300 and answer == _SUCCESS:
+            outcome = OK
         else:
-            self.stats["retried"] += 1
-            wait = cfg.retry_cooldown
+            from .policy import classify  # loaded when an answer is not the usual Success
+
+            outcome, reason = classify(status, answer)
+        self.last_status = status
+        if outcome == REFUSED:
+            n = self._refused[1] + 1 if self._refused[0] == seq else 1
+            self._refused = (seq, n)
+            outcome = DROP if n >= _REFUSALS else RETRY
+        if outcome == OK:
+            self.delivered += 1
+            self._fails = self._pauses = 0
+            self.paused_reason = None
+            self._ack(seq, through)
+            return OK
+        self.last_reason = reason
+        if outcome == DROP:
+            self.dropped += 1
+            core.log.notice("drop:" + reason[:24], ERROR, _M, "send",
+                            "request dropped, the server will not take it: %s" % reason)
+            self._ack(seq, through)
+        elif outcome == PAUSE:
+            self._pauses += 1
+            wait = min(max(_PAUSE_MIN_S, core.config.retry_cooldown * 10)
+                       << min(self._pauses - 1, 8), _PAUSE_CAP_S)
+            self._cool(wait, True)
+            self.paused_reason = reason
+            core.log.notice("pause:" + reason[:24], ERROR, _M, "send",
+                            "delivery paused for %d s: %s; requests are kept" % (wait, reason))
+        else:
+            self.retried += 1
+            self._fails += 1
+            base = max(core.config.retry_cooldown, 1)
+            wait = min(base << min(self._fails - 1, 16), max(base, _BACKOFF_CAP_S))
+            hard = False
             if retry_after is not None and retry_after > wait:
-                wait = retry_after  # Retry-After is a floor, never a way to retry sooner
-            self._cool(wait)
-            log.w("Sender", "step", "send failed (status %d), retry in %d s" % (status, wait))
+                wait = min(retry_after, _RETRY_AFTER_CAP_S)  # a floor, never a way to retry sooner
+                hard = True
+            self._cool(wait, hard)
+            core.log.notice("retry:" + reason[:12], WARNING, _M, "send",
+                            "send failed (%s), retrying in %d s; requests are kept"
+                            % (reason, wait))
         return outcome
+
+    def step(self, explicit=False):
+        # At most one exchange. -> OK/RETRY/PAUSE/DROP, or None when nothing was tried.
+        job = self.prepare(explicit)
+        if job is None:
+            return None
+        try:
+            status, retry_after, answer = self.open().exchange(job[2], job[3], job[4], job[5])
+        except Exception as e:
+            # OSError: network down, refused, reset, timed out, malformed answer; anything
+            # else is a transport bug, handled the same way so the request is kept.
+            if not isinstance(e, OSError):
+                self._core.internal_error(_M, "exchange", e)
+            return self.finish(job, 0, None, None, e)
+        return self.finish(job, status, retry_after, answer)
+
+    # ---- acks, drops and poison ----
+    def _ack(self, seq, through):
+        # Events before their request: a cut in between leaves a request whose events are
+        # gone, which prepare() then skips; never events sent twice.
+        core = self._core
+        try:
+            if through:
+                core.event_queue.ack(through)
+            core.request_queue.ack(seq)
+            core.sync_events()
+            return True
+        except OSError as e:
+            self._unacked = (seq, through)
+            core.log.notice("ack", ERROR, _M, "ack",
+                            "cannot mark a delivered request as sent (%s): nothing else is "
+                            "sent until storage takes the write" % e)
+            return False
+
+    def _poison(self, seq, through, exc):
+        # A record that cannot be built can never be sent: set aside (its bytes kept in the
+        # store's "poison" file for a developer), counted, reported; the queue flows on.
+        core = self._core
+        self.poisoned += 1
+        try:
+            head = core.request_queue.peek()
+            if head is not None and head[0] == seq:
+                core.store.write("poison", head[1])
+        except Exception:
+            pass
+        core.log.notice("poison", ERROR, _M, "send", "unsendable request set aside (%s: %s)"
+                        % (type(exc).__name__, exc))
+        self._ack(seq, through)

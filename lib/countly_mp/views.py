@@ -7,6 +7,7 @@ from .compat import urandom
 
 _M = "Views"
 _KEY = "[CLY]_view"
+_OWN = ("name", "segment", "visit", "start", "_idv")  # never dropped to fit the budget
 
 
 class Views:
@@ -41,7 +42,7 @@ class Views:
         seg = limits.segmentation(core, segmentation, _M, "start") or {}
         for k, v in extra:
             seg[k] = v  # internal keys win over developer keys of the same name
-        return core.events.add(_KEY, 1, None, None, seg, dur_ms=dur_ms)
+        return core.events.add(_KEY, 1, None, None, seg, dur_ms=dur_ms, keep=_OWN)
 
     def _end_current(self, segmentation=None):
         # Sends the open view's end event with its duration; returns False when none is open.
@@ -63,7 +64,7 @@ class Views:
             if name is None:
                 return None
             if not core.consent_has("views"):
-                core.log.d(_M, "start", "no views consent, view not recorded")
+                core.log.w(_M, "start", "no views consent, view not recorded")
                 return None
             self._end_current()
             vid = self._new_id()

@@ -37,6 +37,18 @@ def quote_into(out, value):
     return out
 
 
+def encoded_len(value):
+    # len(quote(value)) without building it: each unsafe byte becomes three.
+    if not isinstance(value, (bytes, bytearray)):
+        value = str(value).encode()
+    safe = _safe_table()
+    n = 0
+    for c in value:
+        if not safe[c]:
+            n += 2
+    return len(value) + n
+
+
 def quote(value):
     return bytes(quote_into(bytearray(), value)).decode()
 

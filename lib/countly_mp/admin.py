@@ -1,0 +1,156 @@
+# admin.py - the Countly object's cold paths, loaded only when one is used: status(), a server
+# URL change, and the device ID calls (ly.device_id) with the steps of a change. Keeping them
+# out of countly.py keeps the bytecode a board holds for every app small.
+
+from . import device_id as dmod
+from .config import MAX_ID, Config
+from .configcheck import text_ok
+from .log import ERROR
+from .request import split_record
+from .wire import quote
+
+_M = "Countly"
+_D = "DeviceId"
+
+
+def status(core):
+    st = {"ready": core.ready, "init_error": core.init_error, "events_waiting": 0,
+          "requests_waiting": 0, "paused_until_ms": None, "paused_for_ms": 0,
+          "last_status": 0, "last_reason": None, "delivered": 0, "retried": 0,
+          "dropped": 0, "trimmed": core.trimmed, "corrupt": 0, "poisoned": 0,
+          "errors": core.log.errors, "warnings": core.log.warnings}
+    if not core.ready:
+        return st
+    try:
+        s = core.sender
+        rq, eq = core.request_queue, core.event_queue
+        left = s.wait_left_ms()
+        now = core.platform.epoch_ms() if left else None
+        st["events_waiting"] = core.batcher.count
+        st["requests_waiting"] = len(rq)
+        st["paused_for_ms"] = left
+        st["paused_until_ms"] = now + left if now is not None else None
+        st["paused_reason"] = s.paused_reason
+        st["last_status"] = s.last_status
+        st["last_reason"] = s.last_reason
+        st["delivered"] = s.delivered
+        st["retried"] = s.retried
+        st["dropped"] = s.dropped + rq.dropped + eq.dropped
+        st["corrupt"] = rq.corrupt + eq.corrupt + getattr(core.store, "corrupt", 0)
+        st["poisoned"] = s.poisoned
+    except Exception as e:
+        core.internal_error(_M, "status", e)
+    return st
+
+
+def set_server_url(core, url):
+    try:
+        core.log.i(_M, "set_server_url")
+        Config(url, core.config.app_key)  # the same validation as at init
+        while url.endswith("/"):
+            url = url[:-1]
+        core.server_url = url
+        if core.ready:
+            core.sender.server_changed()
+        return True
+    except Exception as e:
+        core.log.w(_M, "set_server_url", "invalid url ignored: %s" % e)
+        return False
+
+
+def finish_merge(core):
+    # Queues the merge request of a change with merge, unless the newest request already is
+    # it (a cut after queueing it), then clears the mark (device_id.py).
+    old = core._merge_from
+    last = core.request_queue.peek_last()
+    tail = b"&old_device_id=" + quote(old).encode()
+    if last is None or not bytes(split_record(last[1])[1]).endswith(tail):
+        core.enqueue([("old_device_id", old)])
+    core.set_device_id(core._device_id, core.device_id_type)
+
+
+def end_for_change(core):
+    # Device ID change without merge: events and the session close under the old ID.
+    # Returns whether a session was running, for begin_after_change.
+    core.flush_events()
+    core.user_save()
+    was_active = core.sessions.active
+    if was_active:
+        core.sessions.end_now()
+    core.events.clear_timed()
+    return was_active
+
+
+def begin_after_change(core, was_active):
+    if was_active and not core.config.manual_sessions:
+        core.sessions.begin_now()
+
+
+class DeviceId:
+    def __init__(self, core):
+        self._core = core
+
+    def get(self):
+        try:
+            return self._core.device_id_value()
+        except Exception as e:
+            self._core.internal_error(_D, "get", e)
+            return None
+
+    def type(self):
+        try:
+            return self._core.device_id_type
+        except Exception as e:
+            self._core.internal_error(_D, "type", e)
+            return None
+
+    def change(self, new_id, merge=False):
+        core = self._core
+        try:
+            core.log.i(_D, "change", "merge=%s" % bool(merge))
+            if not core.accepting(_D, "change"):
+                return False
+            if not text_ok(new_id):
+                core.log.notice("bad-id", ERROR, _D, "change",
+                                "device ID must be a non-empty string of at most %d characters,"
+                                " ignored" % MAX_ID)
+                return False
+            if new_id == core.device_id_value():
+                core.log.w(_D, "change", "same device ID, ignored")
+                return False
+            if new_id == dmod.TEMP_ID:
+                return self.enable_temporary()
+            if core.device_id_type == dmod.DeviceIdType.TEMPORARY_ID:
+                # Leaving temporary mode: held requests are re-stamped with this ID when sent.
+                core.set_device_id(new_id, dmod.DeviceIdType.DEVELOPER_SUPPLIED)
+                return True
+            if merge:
+                old = core.device_id_value()
+                core.flush_events()  # what was recorded so far belongs to the old ID
+                core.user_save()
+                core.set_device_id(new_id, dmod.DeviceIdType.DEVELOPER_SUPPLIED, old)
+                finish_merge(core)
+                return True
+            was_active = end_for_change(core)
+            core.set_device_id(new_id, dmod.DeviceIdType.DEVELOPER_SUPPLIED)
+            begin_after_change(core, was_active)
+            return True
+        except Exception as e:
+            core.internal_error(_D, "change", e)
+            return False
+
+    def enable_temporary(self):
+        core = self._core
+        try:
+            core.log.i(_D, "enable_temporary")
+            if not core.accepting(_D, "enable_temporary"):
+                return False
+            if core.device_id_type == dmod.DeviceIdType.TEMPORARY_ID:
+                return True
+            was_active = end_for_change(core)
+            core.set_device_id(dmod.TEMP_ID, dmod.DeviceIdType.TEMPORARY_ID)
+            begin_after_change(core, was_active)
+            return True
+        except Exception as e:
+            core.internal_error(_D, "enable_temporary", e)
+            return False

@@ -1,0 +1,135 @@
+# startup.py - what Countly() does once: port, storage, queues, device ID, recovery of the
+# open event batch, then the init-time requests. countly.py loads this module for init and drops
+# it after, so a board's heap does not keep start-up code for the rest of its run.
+
+from . import device_id as dmod
+from .batcher import Batcher, event_size
+from .clock import Clock
+from .compat import MICROPYTHON, crc32
+from .log import ERROR, WARNING
+from .request import FLAGS_MAX, REQUEST_MAX, RequestBuilder, claimed_of
+from .sender import Sender
+from .store import Store
+
+_M = "Countly"
+
+
+def start(core, platform):
+    cfg = core.config
+    if platform is None:
+        import countly_port
+
+        platform = countly_port.Platform(cfg)
+    core.platform = platform
+    core.log.sink = getattr(platform, "log_sink", None)
+    core.clock = Clock(platform)
+    core.server_url = cfg.url
+    core.sdk_name = ("micropython" if MICROPYTHON else "python") + "-native-" + platform.name
+    fs = getattr(platform, "fs", None)
+    core.store = Store(cfg.storage_path or platform.storage_root(), cfg.app_key, fs)
+    size = REQUEST_MAX + FLAGS_MAX
+    core.request_queue = _queue(core, "rq", cfg.request_queue_size, size, fs)
+    core.event_queue = _queue(core, "eq", cfg.request_queue_size * cfg.event_queue_threshold,
+                              size, fs)
+    core.builder = RequestBuilder(core)
+    core.sender = Sender(core)
+    t = core.sender.open()
+    if getattr(t, "insecure", False):
+        core.log.notice("tls", WARNING, _M, "init",
+                        "TLS certificate NOT verified: give Config(ca_data=...) to verify")
+    core._consents = {}
+    for f in cfg.consents:
+        core._consents[f] = True
+    stored = _load_id(core.store, core.log)
+    pending_merge = stored[2] if stored is not None else None
+    stored = stored[:2] if stored is not None else None
+    core._device_id, core.device_id_type = _initial(
+        cfg, stored, platform.generate_device_id)
+    if stored != (core._device_id, core.device_id_type):
+        dmod.save(core.store, core._device_id, core.device_id_type)
+        pending_merge = None
+    core._merge_from = pending_merge
+    core._init_ticks = core.clock.ticks()
+    core.batcher = Batcher(core)
+    _recover(core.batcher, core)
+    if pending_merge:
+        from .admin import finish_merge
+
+        finish_merge(core)
+    core.log.i(_M, "init", "sdk=%s, device_id_type=%s" % (core.sdk_name,
+                                                          core.device_id_type))
+
+
+def requests(core):
+    # Init-time requests of features set up in Config; each module loads only when used, and
+    # each is guarded on its own: one failing never makes the SDK inert or stops the others.
+    cfg = core.config
+    if cfg.require_consent and cfg.consents:
+        core.safely("init consent", core.consent.at_init)  # groups expanded, full state
+    if (cfg.disable_location or cfg.location_country_code or cfg.location_city
+            or cfg.location_gps is not None or cfg.location_ip):
+        core.safely("init location", core.location.at_init)
+    if not cfg.manual_sessions:
+        core.safely("init session", lambda: _auto_session(core))
+    if cfg.direct_attribution is not None or cfg.indirect_attribution is not None:
+        core.safely("init attribution", core.attribution.at_init)
+
+
+def _auto_session(core):
+    if not core.sessions.resume():
+        core.sessions.begin_now()
+
+
+def _queue(core, name, capacity, max_item, fs):
+    make = getattr(core.platform, "make_queue", None)
+    q = make(name, capacity, max_item, core.store) if make is not None else None
+    if q is None:
+        from .fsqueue import FsQueue
+
+        q = FsQueue(core.store.path(name), capacity=capacity, fs=fs, max_item=max_item)
+    return q
+
+
+def _initial(config, stored, generate):
+    # The guide's init truth table. stored: (id, type) or None. -> (id, type)
+    dev = config.device_id
+    if config.clear_stored_device_id:
+        stored = None
+    if stored is not None and stored[1] != dmod.DeviceIdType.TEMPORARY_ID:
+        return stored
+    if dev is not None:
+        return dev, dmod.DeviceIdType.DEVELOPER_SUPPLIED  # also ends a stored temporary mode
+    if config.temporary_device_id or stored is not None:
+        return dmod.TEMP_ID, dmod.DeviceIdType.TEMPORARY_ID  # enters, or stays in, temp mode
+    return generate(), dmod.DeviceIdType.SDK_GENERATED
+
+
+def _load_id(store, log=None):
+    # -> (id, type, old id still to merge or None), or None on a first start or when the file
+    # is damaged (reported once: the SDK then starts as if for the first time).
+    raw = store.read("device_id")
+    if not raw:
+        return None
+    try:
+        text = raw.decode()
+        head, body = text.split("\n", 1)
+        if head == "%d %08x" % (dmod.VERSION, crc32(body.encode()) & 0xFFFFFFFF):
+            parts = body.split("\n")
+            if len(parts) == 3 and parts[1]:
+                return parts[1], parts[0], parts[2] or None
+    except Exception:
+        pass
+    if log is not None:
+        log.notice("device_id", ERROR, "DeviceId", "load",
+                   "stored device ID is damaged: starting with a new one")
+    return None
+
+
+def _recover(b, core):
+    # Events after the claimed seq (the newest request tells) are the open batch, closed again
+    # as the threshold and the budget say.
+    last = core.request_queue.peek_last()
+    b.claimed = claimed_of(last[1]) if last is not None else 0
+    b.since = core.clock.ticks()
+    for seq, data in core.event_queue.items(b.claimed):
+        b.note(seq, event_size(data))
