@@ -1,8 +1,9 @@
 # mp_runner.py - runs portable test modules on MicroPython, where pytest does not exist.
-# Every test_* function of each named module is called; a failure prints its traceback. The
-# last line is "N passed, N failed"; the exit status is 1 when anything failed.
+# Every test_* function of each named module (or only the one named as module:function) is
+# called; a failure prints its traceback. The last line is "N passed, N failed"; the exit
+# status is 1 when anything failed.
 #
-#   [COUNTLY_MPY=build/mpy] micropython -X heapsize=128k tests/mp_runner.py ROOT test_mod ...
+#   [COUNTLY_MPY=build/mpy] micropython -X heapsize=128k tests/mp_runner.py ROOT test_mod[:fn] ...
 
 import gc
 import sys
@@ -24,10 +25,11 @@ def main(argv):
     if tests:
         sys.path.insert(0, tests)  # the test modules themselves, precompiled
     passed = failed = 0
-    for name in argv[2:]:
+    for arg in argv[2:]:
+        name, _, only = arg.partition(":")
         mod = __import__(name)
         for attr in sorted(dir(mod)):
-            if not attr.startswith("test_"):
+            if not attr.startswith("test_") or (only and attr != only):
                 continue
             fn = getattr(mod, attr)
             if not callable(fn):

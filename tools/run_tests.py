@@ -1,6 +1,7 @@
-# run_tests.py - the whole test suite: pytest on CPython, then every portable test module on the
-# real unix MicroPython binary under a 128 KiB heap, each module in its own process so one
-# module's heap use cannot fail another. The receiver and the scripted HTTP peer run here, in
+# run_tests.py - the whole test suite: pytest on CPython, then every portable test on the real
+# unix MicroPython binary under a 128 KiB heap, each test function in its own process: every
+# test starts from a fresh heap, as a board does after power-on, and one test's heap use (the
+# feature modules it loaded, the fragments it left) cannot fail another. The receiver and the scripted HTTP peer run here, in
 # CPython, and reach the MicroPython tests through environment variables.
 #
 #   python tools/run_tests.py [--host-only | --mp-only] [--heap 128k] [module ...]
@@ -58,6 +59,23 @@ def build_tests():
     return out
 
 
+def _tests_of(mod):
+    # The test functions of a portable module, read from its source (no import needed).
+    with open(os.path.join(ROOT, "tests", "portable", mod + ".py")) as f:
+        return re.findall(r"^def (test_\w+)\(", f.read(), re.M)
+
+
+def _run_one(heap, mod, test, env, timeout_s):
+    cmd = [micropython(), "-X", "heapsize=" + heap,
+           os.path.join(ROOT, "tests", "mp_runner.py"), ROOT, mod + ":" + test]
+    try:
+        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=timeout_s)
+        return proc.returncode, proc.stdout + proc.stderr
+    except subprocess.TimeoutExpired as e:
+        return -1, (e.stdout or b"").decode(errors="replace") + "\nTIMEOUT"
+
+
 def run_mp(heap, modules, timeout_s=300):
     from countly_receiver import Receiver
     from scripted_server import ScriptedServer
@@ -80,29 +98,26 @@ def run_mp(heap, modules, timeout_s=300):
     try:
         for mod in modules:
             receiver.reset()
-            cmd = [micropython(), "-X", "heapsize=" + heap,
-                   os.path.join(ROOT, "tests", "mp_runner.py"), ROOT, mod]
             t0 = time.time()
-            try:
-                proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
-                                      timeout=timeout_s)
-                out, code = proc.stdout + proc.stderr, proc.returncode
-            except subprocess.TimeoutExpired as e:
-                out, code = (e.stdout or b"").decode(errors="replace") + "\nTIMEOUT", -1
-            counts = None
-            for line in out.splitlines():
-                m = _SUMMARY.match(line.strip())
-                if m:
-                    counts = int(m.group(1)), int(m.group(2))
-            if counts is None or code != 0:
-                print(out)
-                counts = (counts[0] if counts else 0), max(1, counts[1] if counts else 1)
-            elif "-v" in sys.argv:
-                print(out)
-            passed += counts[0]
-            failed += counts[1]
+            mod_passed = mod_failed = 0
+            for test in _tests_of(mod):
+                code, out = _run_one(heap, mod, test, env, timeout_s)
+                counts = None
+                for line in out.splitlines():
+                    m = _SUMMARY.match(line.strip())
+                    if m:
+                        counts = int(m.group(1)), int(m.group(2))
+                if counts is None or code != 0:
+                    print(out)
+                    counts = (counts[0] if counts else 0), max(1, counts[1] if counts else 1)
+                elif "-v" in sys.argv:
+                    print(out)
+                mod_passed += counts[0]
+                mod_failed += counts[1]
+            passed += mod_passed
+            failed += mod_failed
             print("micropython -X heapsize=%s %s: %d passed, %d failed (%.1f s)"
-                  % (heap, mod, counts[0], counts[1], time.time() - t0), flush=True)
+                  % (heap, mod, mod_passed, mod_failed, time.time() - t0), flush=True)
     finally:
         peer.stop()
         receiver.stop()

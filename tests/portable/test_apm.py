@@ -4,7 +4,7 @@
 import json
 
 from fakes import T0
-from featkit import make, only, real, sent
+from featkit import make, only, sent
 
 
 def apms(ly, t):
@@ -54,18 +54,3 @@ def test_apm_consent():
     assert ly.apm.start_trace("a") is False
     assert ly.apm.record_network_trace("/x", 200, 1, 1, 0, 1) is False
     assert apms(ly, t) == []
-
-
-def test_00_receiver_apm_rows():
-    import recv
-
-    ly, p = real(manual_sessions=True)
-    ly.apm.start_trace("load")
-    p.advance(50)
-    ly.apm.end_trace("load")
-    ly.apm.record_network_trace("/o/sdk", 200, 10, 20, T0, T0 + 100)
-    assert ly.flush() == 2
-    rows = recv.rows("apm", device_id=ly.device_id.get())
-    assert [(r["type"], r["name"]) for r in rows] == [("device", "load"), ("network", "/o/sdk")]
-    assert rows[0]["apm_metrics"]["duration"] == 50
-    assert rows[1]["apm_metrics"]["response_time"] == 100

@@ -3,7 +3,7 @@
 
 import json
 
-from featkit import make, real, sent
+from featkit import make, sent
 
 from countly_mp.attribution import AttributionKey
 
@@ -50,15 +50,3 @@ def test_config_values_sent_at_init_and_consent():
                        indirect_attribution={"idfa": "i-1"})
     assert ly2.attribution.record_indirect({"adid": "a"}) is False
     assert [r for r in sent(ly2, t2) if "aid" in r] == []
-
-
-def test_00_receiver_attribution():
-    import recv
-
-    ly, p = real(manual_sessions=True)
-    ly.attribution.record_direct("countly", '{"cid":"camp","cuid":"cu"}')
-    ly.attribution.record_indirect({"adid": "ad-9"})
-    assert ly.flush() == 2
-    rows = recv.rows("attribution", device_id=ly.device_id.get())
-    assert rows[0]["campaign_id"] == "camp" and rows[0]["campaign_user"] == "cu"
-    assert "ad-9" in rows[1]["aid"]

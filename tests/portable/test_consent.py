@@ -3,7 +3,7 @@
 
 import json
 
-from featkit import events, make, only, real, sent
+from featkit import events, make, only, sent
 
 from countly_mp.consent import Consent
 
@@ -87,15 +87,3 @@ def test_bad_names_never_raise():
     assert ly.consent.has(None) is False and ly.consent.has("unknown") is False
     assert ly.consent.give_all() and ly.consent.has(Consent.APM)
     assert ly.consent.remove_all() and not ly.consent.has(Consent.EVENTS)
-
-
-def test_00_receiver_consent_table():
-    import recv
-
-    ly, p = real(manual_sessions=True, require_consent=True, consents=[Consent.EVENTS])
-    ly.consent.give(Consent.CRASHES)
-    assert ly.flush() == 2, ly.pending()
-    dev = recv.rows("devices", device_id=ly.device_id.get())[0]
-    assert dev["consent"]["events"] is True and dev["consent"]["crashes"] is True
-    assert dev["consent"]["sessions"] is False
-    assert len(recv.rows("consent", device_id=ly.device_id.get())) == 2

@@ -4,7 +4,7 @@
 import json
 import sys
 
-from featkit import make, only, real, sent
+from featkit import make, only, sent
 
 
 def crashes(ly, t):
@@ -104,22 +104,33 @@ def test_consent_and_bad_input():
     assert c["_logs"] == "y" * 256 and c["_error"] == "m"
 
 
-def test_00_receiver_stores_crash():
-    import recv
+def test_crash_at_every_limit_is_trimmed_in_the_documented_order_not_lost():
+    from countly_mp.request import REQUEST_MAX
 
-    ly, p = real(manual_sessions=True, app_version="3.1")
-    ly.crashes.add_breadcrumb("wifi up")
-    ly.crashes.record_error("sensor timeout", "in read()", nonfatal=False)
-    assert ly.flush() == 1
-    rows = recv.rows("crashes", device_id=ly.device_id.get())
-    assert len(rows) == 1
-    r = rows[0]
-    assert r["name"] == "sensor timeout" and r["nonfatal"] == 0 and r["logs"] == "wifi up"
-    assert r["app_version"] == "3.1" and r["os"] == "TestOS"
-
-
-def test_default_limits_crash_larger_than_a_queue_record_is_trimmed_not_lost():
+    lines = []
+    ly, p, t = make(manual_sessions=True, log_listener=lambda m, lv: lines.append(m))
+    for i in range(100):  # max_breadcrumb_count, each at max_value_size
+        assert ly.crashes.add_breadcrumb("%03d" % i + "b" * 253)
+    seg = {}
+    value = "v" * 256  # one string object for every value: the test heap is 128 KiB
+    for i in range(100):  # max_segmentation_values, keys and values at their limits
+        seg["%03d" % i + "k" * 125] = value
+    stack = "\n".join(["%02d" % i + "s" * 198 for i in range(40)])  # 30 lines kept, 200 each
+    assert ly.crashes.record_error("big", stack, segmentation=seg)
+    ly.flush()
+    assert len(t.sent) == 1 and len(t.sent[0][2]) <= REQUEST_MAX + 100
+    c = json.loads(t.param(0, "crash"))
+    assert c["_name"] == "big" and "_custom" not in c and "_logs" not in c
+    kept = c["_error"].split("\n")
+    assert kept[0] == "big" and 1 < len(kept) < 30 and kept[1].startswith("00")
+    assert ly.status()["trimmed"] == 1
+    assert [x for x in lines if "breadcrumbs, custom values, stack lines dropped" in x]
+    # a smaller excess costs only the oldest breadcrumbs
     ly, p, t = make(manual_sessions=True)
-    ly.crashes.record_error("big", "\n".join(["x" * 199] * 15))
-    c = crashes(ly, t)[0]
-    assert c["_name"] == "big" and 1 < len(c["_error"].split("\n")) < 16
+    for i in range(100):
+        ly.crashes.add_breadcrumb("%03d" % i + "b" * 253)
+    assert ly.crashes.record_error("small", "in f()", segmentation={"n": 1})
+    c = json.loads(sent(ly, t)[0]["crash"])
+    crumbs = c["_logs"].split("\n")
+    assert c["_error"] == "small\nin f()" and c["_custom"] == {"n": 1}
+    assert crumbs[-1].startswith("099") and 1 < len(crumbs) < 100

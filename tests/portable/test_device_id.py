@@ -4,7 +4,7 @@
 import json
 
 from fakes import FakePlatform, ScriptedTransport
-from featkit import URL, events, make, real, sent
+from featkit import URL, events, make, sent
 
 from countly_mp.config import Config
 from countly_mp.countly import Countly
@@ -123,18 +123,3 @@ def test_enable_temporary_ends_session_and_holds():
     assert [r["device_id"] for r in reqs] == ["dev1", "dev1", "back"]
     assert "end_session" in reqs[1] and "begin_session" in reqs[2]
     assert len(reqs) == 3 and "old_device_id" not in reqs[2]
-
-
-def test_00_receiver_merge():
-    import recv
-
-    ly, p = real(manual_sessions=True, event_queue_threshold=1)
-    old = ly.device_id.get()
-    ly.events.record("anon")
-    ly.device_id.change(old + "-user", merge=True)
-    ly.events.record("known")
-    assert ly.flush() == 3
-    m = recv.rows("merges", new_device_id=old + "-user")
-    assert len(m) == 1 and m[0]["old_device_id"] == old
-    keys = [r["key"] for r in recv.rows("events", device_id=old + "-user")]
-    assert sorted(keys) == ["anon", "known"]

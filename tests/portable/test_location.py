@@ -1,7 +1,7 @@
 # test_location.py - location params: the guide's four test scenarios, opt-out and consent.
 # Runs under pytest and under `micropython -X heapsize=128k`.
 
-from featkit import make, real, sent
+from featkit import make, sent
 
 _LOC = ("country_code", "city", "location", "ip_address")
 
@@ -105,16 +105,3 @@ def test_invalid_values_and_missing_pairs():
     assert ly.location.set(gps=(1, 2, 3), city=5) is False
     assert ly.location.set(city="Riga")  # warned: city without country, still sent
     assert shape(sent(ly, t)) == [("loc", {"city": "Riga"})]
-
-
-def test_00_receiver_stores_location():
-    import recv
-
-    ly, p = real(manual_sessions=True)
-    ly.location.set(country_code="LV", city="Riga", gps="56.95,24.1", ip="10.1.2.3")
-    assert ly.flush() == 1
-    rows = recv.rows("location", device_id=ly.device_id.get())
-    assert len(rows) == 1
-    r = rows[0]
-    assert r["country_code"] == "LV" and r["city"] == "Riga" and r["ip_address"] == "10.1.2.3"
-    assert abs(r["lat"] - 56.95) < 1e-6 and abs(r["lon"] - 24.1) < 1e-6 and r["opt_out"] == 0

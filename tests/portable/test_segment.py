@@ -3,7 +3,7 @@
 
 import json
 
-from featkit import events, make, real, sent
+from featkit import events, make, sent
 
 from countly_mp.segment import Analytics
 
@@ -41,14 +41,3 @@ def test_never_raises():
     assert a.track(None) is False and a.track("x", properties=7)
     assert a.screen(None) is None and a.identify(None) is False
     assert Analytics(None).track("x") is False and Analytics(None).flush() == 0
-
-
-def test_00_receiver_track():
-    import recv
-
-    ly, p = real(manual_sessions=True)
-    Analytics(ly).track("Order Completed", {"revenue": 5, "sku": "B2"})
-    assert Analytics(ly).flush() == 1
-    rows = recv.rows("events", device_id=ly.device_id.get())
-    assert rows[0]["key"] == "Order Completed" and rows[0]["sum"] == 5
-    assert rows[0]["segmentation"] == {"sku": "B2"}

@@ -3,7 +3,7 @@
 
 import json
 
-from featkit import make, only, real, sent
+from featkit import make, only, sent
 
 
 def details(ly, t):
@@ -80,19 +80,3 @@ def test_users_consent():
     ly.consent.give("users")
     assert ly.user.save() is False
     assert details(ly, t) == []
-
-
-def test_00_receiver_profile():
-    import recv
-
-    ly, p = real(manual_sessions=True)
-    ly.user.set_properties({"name": "Bo", "byear": 1980, "plan": "pro"})
-    ly.user.increment_by("logins", 2)
-    ly.user.push("tags", "a")
-    ly.user.push("tags", "b")
-    ly.user.save()
-    assert ly.flush() == 1
-    prof = recv.rows("devices", device_id=ly.device_id.get())[0]["profile"]
-    assert prof["name"] == "Bo" and prof["byear"] == 1980
-    assert prof["custom"]["plan"] == "pro" and prof["custom"]["logins"] == 2
-    assert prof["custom"]["tags"] == ["a", "b"]

@@ -1,7 +1,7 @@
 # test_views.py - "[CLY]_view" events: start/visit/_idv, durations from ticks, session end.
 # Runs under pytest and under `micropython -X heapsize=128k`.
 
-from featkit import events, make, real, sent
+from featkit import events, make, sent
 
 
 def test_first_view_start_then_duration_on_next_start():
@@ -60,17 +60,3 @@ def test_views_consent_and_bad_names():
     assert ly.views.start("x" * 300) is not None
     ev = events(sent(ly, t), "[CLY]_view")
     assert len(ev) == 1 and ev[0]["segmentation"]["name"] == "x" * 128
-
-
-def test_00_receiver_stores_view_events():
-    import recv
-
-    ly, p = real(manual_sessions=True)
-    ly.views.start("main")
-    p.advance(1200)
-    ly.views.stop()
-    assert ly.flush() == 1
-    rows = recv.rows("events", device_id=ly.device_id.get())
-    assert [r["key"] for r in rows] == ["[CLY]_view", "[CLY]_view"]
-    assert rows[0]["segmentation"]["name"] == "main" and rows[0]["segmentation"]["visit"] == 1
-    assert rows[1]["dur"] == 1.2

@@ -82,6 +82,11 @@ class ScriptedTransport:
         self.closed = 0
 
     def exchange(self, method, path, body=None, content_type=None):
+        # path/body may be views of the SDK's send buffer, valid during this call only.
+        if body is not None:
+            body = bytes(body)
+        if not isinstance(path, str):
+            path = bytes(path).decode()
         self.sent.append((method, path, body, content_type, self.url))
         if self.answers:
             a = self.answers.pop(0)

@@ -14,10 +14,11 @@ URL = "http://127.0.0.1:9"
 
 
 def make(answers=None, root=None, **opts):
+    # Config defaults unless the test is about an option (a fixed device ID keeps assertions
+    # readable).
     t = ScriptedTransport(answers)
     p = FakePlatform(root=root, transport=t)
     opts.setdefault("device_id", "dev1")
-    opts.setdefault("session_update_interval", 3600)
     ly = Countly(Config(URL, "APPKEY", **opts), platform=p)
     return ly, p, t
 
