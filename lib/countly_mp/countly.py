@@ -4,19 +4,17 @@
 # no attribute access either: a feature that cannot load answers every call with None.
 
 from . import device_id as dmod
-from .compat import const, drop_module, dumps, exception_text
+from .compat import collect, const, drop_module, dumps, exception_text
 from .config import Config
 from .log import ERROR, WARNING, Logger
-from .request import TooLarge, flag_value, retime
+from .request import TooLarge, flag_value
 from .request import split_record
 from .sender import DROP, OK
-from .wire import quote
 
 _M = "Countly"
 _CLOCK_GRACE_MS = const(60000)  # how long after init sending waits for a valid wall clock
 _ENOSPC = const(28)
 _ROOM_TRIES = const(64)  # storage-full rounds of dropping the oldest before giving up
-_TEMP_TAG = b"&device_id=" + dmod.TEMP_ID.encode() + b"&"
 
 # attribute:[module.]class, loaded by __getattr__ the first time it is used; the module has
 # the attribute's name unless given. One string: a dict of tuples held ~1 KB more heap.
@@ -51,8 +49,12 @@ class Countly:
         self.init_error = None
         self.trimmed = 0
         self._stopped = False
-        # Start-up code runs once: startup.py is loaded for it and dropped after, so its bytecode
-        # does not stay in a board's heap.
+        # The send buffer is the one large block the SDK holds: taken first, while the heap is
+        # in one piece. Start-up code runs once: startup.py is loaded for it and dropped after,
+        # so its bytecode does not stay in a board's heap.
+        from .sendbuf import shared
+
+        shared()
         from . import startup
 
         try:
@@ -68,6 +70,7 @@ class Countly:
             startup.requests(self)
         startup = None
         drop_module("startup")
+        collect()
 
     def __getattr__(self, name):
         i = _FEATURES.find(" " + name + ":")
@@ -325,15 +328,3 @@ class Countly:
 
     def flush_events(self):
         self.batcher.close()
-
-    def restamp_needed(self, record):
-        return _TEMP_TAG in record
-
-    def prepare_params(self, flags, params):
-        # Send-time fix-ups that keep retries byte-identical: a request held in temporary ID
-        # mode goes out under the real ID, and one made before the clock was valid is re-timed.
-        tag = _TEMP_TAG
-        if tag in params:
-            params = params.replace(tag, b"&device_id=" + quote(self._device_id).encode()
-                                    + b"&", 1)
-        return retime(flags, params, self.clock, self.clock.tz())

@@ -91,7 +91,14 @@ class FsQueue:
             if seq <= after:
                 off += rs * np
                 continue
-            out = bytearray(tot) if want else None
+            if want is True:
+                out = bytearray(tot)
+            elif want:
+                if tot > len(want):
+                    raise ValueError("item larger than the buffer")
+                out = want  # peek_into: straight into the caller's buffer
+            else:
+                out = None
             start = off
             j = 0
             while j < np:
@@ -106,7 +113,8 @@ class FsQueue:
                 off += rs
                 j += 1
             if j == np:
-                return (seq, bytes(out) if want else None, start, off)
+                return (seq, (bytes(out) if want is True else tot) if want else None, start,
+                        off)
         return None
 
     # ---- recovery
@@ -331,6 +339,18 @@ class FsQueue:
         if r is None:
             # The count covered records a cut left broken: no complete item is left to read,
             # so the queue is empty, whatever the sequence ranges said.
+            self._n = 0
+            return None
+        self._hint = (r[0], r[3])
+        return (r[1], r[2])
+
+    def peek_into(self, buf):
+        # The oldest item copied into buf (a writable buffer): -> (seq, length) or None. No
+        # allocation the size of the item, whatever its size.
+        if self._n == 0:
+            return None
+        r = self._next_item(self._acked, buf, self._hint)
+        if r is None:
             self._n = 0
             return None
         self._hint = (r[0], r[3])

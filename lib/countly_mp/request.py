@@ -112,48 +112,29 @@ def claimed_of(record):
         return 0
 
 
-_EVENT_TS = b"%2C%22timestamp%22%3A%22U"  # ',"timestamp":"U' inside an encoded events param
-_QUOTE = b"%22"
 RETIME_GROWTH = const(24)  # bytes an event's marker may grow by when it becomes a timestamp
+_EV_MARK = b',"timestamp":"U'
 
 
-def retime(flags, params, clock, tz):
-    # Resolves the "U" markers of a record made before the clock was valid: the request gets
-    # timestamp/hour/dow before its tz param, each event its own; when the marker's boot is gone
-    # (or no valid time was seen yet) they are left out and the server stamps the request.
-    # -> the params, unchanged when there is nothing to resolve.
-    marker = None
-    for f in flags:
-        if f and f[0] == "U":
-            marker = f
-    if marker is None and _EVENT_TS not in params:
-        return params
-    out = bytearray()
-    mv = memoryview(params)
-    pos = 0
-    if marker is not None:
-        ts = clock.epoch_of_marker(marker)
-        i = params.find(b"&tz=")
-        if ts is not None and i >= 0:
-            hour, dow = clock.hour_dow(ts, tz)
-            out.extend(mv[:i])
-            out.extend(b"&timestamp=%d&hour=%d&dow=%d" % (ts, hour, dow))
-            pos = i
-    while True:
-        # One pass, appending into `out`: no copy of the whole request per event.
-        i = params.find(_EVENT_TS, pos)
-        if i < 0:
-            break
-        start = i + len(_EVENT_TS) - 1  # at the "U"
-        end = params.find(_QUOTE, start)
-        if end < 0:
-            break
-        out.extend(mv[pos:i])
-        ts = clock.epoch_of_marker(bytes(mv[start:end]).decode().replace("%3A", ":"))
-        if ts is not None:
-            hour, dow = clock.hour_dow(ts, tz)
-            out.extend(b"%%2C%%22timestamp%%22%%3A%d%%2C%%22hour%%22%%3A%d%%2C%%22dow%%22%%3A%d"
-                       % (ts, hour, dow))
-        pos = end + len(_QUOTE)
-    out.extend(mv[pos:])
-    return out
+def time_params(clock, tz, marker):
+    # b"&timestamp=..&hour=..&dow=.." for a request made before the clock was valid, or None
+    # when its boot is gone (or no valid time was seen yet): the server then stamps it.
+    ts = clock.epoch_of_marker(marker)
+    if ts is None:
+        return None
+    hour, dow = clock.hour_dow(ts, tz)
+    return b"&timestamp=%d&hour=%d&dow=%d" % (ts, hour, dow)
+
+
+def retime_event(data, clock, tz):
+    # An event's JSON with its ticks marker resolved the same way: the same bytes on every
+    # retry, as the server's duplicate check needs.
+    i = data.find(_EV_MARK)
+    if i < 0:
+        return data
+    end = data.find(b'"', i + len(_EV_MARK))
+    ts = clock.epoch_of_marker(bytes(data[i + len(_EV_MARK) - 1 : end]).decode())
+    if ts is None:
+        return data[:i] + data[end + 1 :]
+    hour, dow = clock.hour_dow(ts, tz)
+    return data[:i] + b',"timestamp":%d,"hour":%d,"dow":%d' % (ts, hour, dow) + data[end + 1 :]

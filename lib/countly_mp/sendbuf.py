@@ -1,27 +1,24 @@
 # sendbuf.py - the one buffer every request is built in before it goes out.
 #
 # Allocated once per process, at the first init, while the heap is still in one piece: a
-# request is then built without growing a single string or bytearray (a board's heap fragments
-# until a 1 KB block can no longer be found with 30 KB free). Every Countly instance of the
-# process shares it; it is held from prepare() to the end of the exchange, so with asyncio a
-# second instance waits its turn (one request in flight per process). REQUEST_MAX bounds what
-# is stored; the slack covers what is added at send time: `rr`, the checksum, a device ID that
-# replaces the temporary one, a timestamp for a request made before the clock was valid.
+# request is then read from flash, completed and sent without one allocation of its size (a
+# board's heap fragments until a 2 KB block can no longer be found with 40 KB free). Every
+# Countly instance of the process shares it; it is held from prepare() to the end of the
+# exchange, so with asyncio a second instance waits its turn (one request in flight per
+# process). REQUEST_MAX bounds what is stored; the slack covers what is added at send time:
+# `rr`, the checksum, a device ID that replaces the temporary one, timestamps that replace the
+# markers of records made before the clock was valid.
+#
+# Layout: "/i?" + params. A record (b"flags\n" + params) is read in at offset 3; "/i?" is then
+# written over the end of its flag line, so a GET's path and a POST's body are both views.
 
 from .compat import const, digest_hex
-from .request import REQUEST_MAX
+from .request import FLAGS_MAX, REQUEST_MAX
 from .wire import _safe_table
 
 _SLACK = const(1024)
 _GET_LIMIT = const(2000)  # the guide: switch to POST when the data reaches 2000 characters
 _HEX = b"0123456789ABCDEF"
-_PATH = b"/i?"
-
-
-class TooBig(ValueError):
-    pass
-
-
 _shared = [None]
 
 
@@ -33,16 +30,32 @@ def shared():
     return b
 
 
+class TooBig(ValueError):
+    pass
+
+
 class SendBuffer:
     def __init__(self):
-        self.buf = bytearray(len(_PATH) + REQUEST_MAX + _SLACK)
+        self.buf = bytearray(3 + FLAGS_MAX + REQUEST_MAX + _SLACK)
         self.mv = memoryview(self.buf)
-        self.n = 0
+        self.start = self.n = 3  # params are buf[start:n]
         self.owner = None  # the sender whose request is in the buffer now
 
-    def reset(self):
-        self.mv[0:3] = _PATH  # kept in front so a GET's path is a view, not a copy
-        self.n = 3
+    def load(self, queue):
+        # The oldest record of `queue` into the buffer. -> (seq, flags list) or None.
+        got = queue.peek_into(self.mv[3:])
+        if got is None:
+            return None
+        seq, n = got
+        end = 3 + n
+        k = self.buf.find(b"\n", 3, end)
+        if k < 0:
+            k = 2  # no flag line
+        flags = bytes(self.mv[3:k]).decode().split() if k > 3 else []
+        self.start = k + 1
+        self.n = end
+        self.mv[k - 2 : k + 1] = b"/i?"
+        return seq, flags
 
     def put(self, data):
         n = self.n
@@ -54,8 +67,6 @@ class SendBuffer:
 
     def quote(self, value):
         # Percent-encodes value into the buffer (the same bytes as wire.quote_into).
-        if not isinstance(value, (bytes, bytearray, memoryview)):
-            value = str(value).encode()
         safe = _safe_table()
         buf = self.buf
         n = self.n
@@ -73,19 +84,28 @@ class SendBuffer:
                 n += 3
         self.n = n
 
-    def params(self):
-        # A view of the params written so far (after the "/i?" prefix).
-        return self.mv[3 : self.n]
+    def find(self, sub):
+        i = self.buf.find(sub, self.start, self.n)
+        return i
 
-    def replace_params(self, data):
-        self.n = 3
-        self.put(data)
+    def replace(self, i, j, data):
+        # buf[i:j] = data in place: the tail moves (memmove), the buffer never grows.
+        delta = len(data) - (j - i)
+        n = self.n
+        if n + delta > len(self.buf):
+            raise TooBig("request over the send buffer")
+        if delta:
+            self.mv[j + delta : n + delta] = self.mv[j:n]
+        self.mv[i : i + len(data)] = data
+        self.n = n + delta
+
+    def params(self):
+        return self.mv[self.start : self.n]
 
     def finish(self, queue_length, salt, post):
         # Adds rr and the checksum. -> (method, path, body, content_type) as views of the
-        # buffer: valid until the next reset().
-        self.put(b"&rr=")
-        self.put(b"%d" % queue_length)
+        # buffer: valid until the next load().
+        self.put(b"&rr=%d" % queue_length)
         if salt:
             # sha256 over the exact params sent plus the salt, appended last, so the server's
             # removal of "&checksum256=..." leaves exactly what was hashed.
@@ -95,7 +115,6 @@ class SendBuffer:
             h.update(salt.encode())
             self.put(b"&checksum256=")
             self.put(digest_hex(h).encode())
-        if post or self.n - 3 >= _GET_LIMIT:
+        if post or self.n - self.start >= _GET_LIMIT:
             return "POST", "/i", self.params(), "application/x-www-form-urlencoded"
-        return "GET", bytes(self.mv[0 : self.n]).decode(), None, None
-
+        return "GET", self.mv[self.start - 3 : self.n], None, None

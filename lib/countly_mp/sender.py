@@ -6,10 +6,11 @@
 # Order is kept: only the oldest request is ever sent. A send is split in prepare() and
 # finish() so the blocking tick() and the asyncio atick() share every rule.
 
-from .compat import collect, const
+from .compat import const
 from .log import ERROR, WARNING
-from .request import flag_value, split_record
+from .request import flag_value, retime_event, time_params
 from .sendbuf import shared
+from .wire import quote
 
 _BACKOFF_CAP_S = const(1800)  # a growing retry cooldown stops growing at 30 minutes
 _PAUSE_MIN_S = const(600)  # a configuration problem is retried after 10 minutes at first,
@@ -25,6 +26,7 @@ REFUSED = const(4)
 _SUCCESS = b'{"result":"Success"}'
 _M = "Sender"
 _MARKER = b'"timestamp":"U'  # an event recorded before the wall clock was valid
+_TEMP_TAG = b"&device_id=CLYTemporaryDeviceID&"  # device_id.TEMP_ID, held until a real ID
 
 
 class Sender:
@@ -111,38 +113,27 @@ class Sender:
         # is built in the send buffer: path/body are views of it until the next prepare().
         core = self._core
         while self._unacked is None and self.ready(explicit):
-            head = core.request_queue.peek()
-            if head is None:
-                return None
-            seq, record = head
-            head = None
-            through = 0
             buf = self._buf
             if buf.owner is not None and buf.owner is not self:
                 return None  # another instance's request is in flight (asyncio): next time
-            buf.owner = self
+            seq = through = 0
             try:
-                buf.reset()
-                flags, params = split_record(record)
-                buf.put(params)
-                params = None
-                fix = flag_value(flags, "U") is not None or core.restamp_needed(record)
+                got = buf.load(core.request_queue)
+                if got is None:
+                    return None
+                seq, flags = got
+                buf.owner = self
+                self._fix(flags)
                 span = flag_value(flags, "R")
                 if span is not None:
                     first, through = span.split("-")
                     through = int(through)
-                    n = self._events(buf, int(first), through)
-                    if n < 0:
+                    if not self._events(int(first), through):
                         # Its events are gone (delivered before a cut, or damaged): nothing to
                         # send, and an empty events request is never sent.
-                        record = None
                         buf.owner = None
                         self._ack(seq, through)
                         continue
-                    fix = fix or n > 0
-                if fix:
-                    buf.replace_params(core.prepare_params(flags, bytes(buf.params())))
-                record = None
                 job = buf.finish(len(core.request_queue), core.config.salt,
                                  core.config.force_post or "P" in flags)
             except MemoryError:
@@ -152,28 +143,46 @@ class Sender:
                 return None
             except Exception as e:
                 buf.owner = None
+                if not seq:
+                    raise  # the queue itself failed: the caller's guard reports it
                 self._poison(seq, through, e)
                 continue
-            collect()
             return (seq, through) + job
         return None
 
-    def _events(self, buf, first, through):
-        # Appends eq items first..through as the encoded `events` array. -> -1 when there
-        # were none, else how many carry a clock marker (they need retime).
-        n = marked = 0
-        for seq, data in self._core.event_queue.items(first - 1):
+    def _fix(self, flags):
+        # Send-time fix-ups that keep retries byte-identical, made in place: a request held in
+        # temporary ID mode goes out under the real ID, one made before the clock was valid
+        # gets its time.
+        core = self._core
+        buf = self._buf
+        i = buf.find(_TEMP_TAG)
+        if i >= 0:
+            buf.replace(i, i + len(_TEMP_TAG),
+                        b"&device_id=" + quote(core.device_id_value()).encode() + b"&")
+        marker = flag_value(flags, "U")
+        if marker is not None:
+            stamp = time_params(core.clock, core.clock.tz(), "U" + marker)
+            i = buf.find(b"&tz=")
+            if stamp is not None and i >= 0:
+                buf.replace(i, i, stamp)
+
+    def _events(self, first, through):
+        # Appends eq items first..through as the encoded `events` value. -> how many.
+        core = self._core
+        buf = self._buf
+        n = 0
+        for seq, data in core.event_queue.items(first - 1):
             if seq > through:
                 break
             buf.put(b"%2C" if n else b"%5B")
-            buf.quote(data)
             if _MARKER in data:
-                marked += 1
+                data = retime_event(data, core.clock, core.clock.tz())
+            buf.quote(data)
             n += 1
-        if not n:
-            return -1
-        buf.put(b"%5D")
-        return marked
+        if n:
+            buf.put(b"%5D")
+        return n
 
     def finish(self, job, status, retry_after, answer, error=None):
         # Applies the answer (or the network error) to the request of `job`.

@@ -202,8 +202,10 @@ class HTTPClient:
     def _build(self, method, path, body, content_type):
         if body is not None and isinstance(body, str):
             body = body.encode()
-        if not path.startswith("/"):
-            path = "/" + path
+        if isinstance(path, str):
+            path = path.encode()
+        if path[:1] != b"/":
+            path = b"/" + bytes(path)
         host = self.host
         if ":" in host:
             host = "[" + host + "]"
@@ -222,7 +224,7 @@ class HTTPClient:
         # One buffer, one sendall: a separate small write for the head would hit Nagle +
         # delayed ACK (write-write-read) on keep-alive sockets. Filled in place: a GET's path
         # can be KBs, and every str built around it would be one more block that size.
-        parts = ((method + " " + self.base_path).encode(), path.encode(),
+        parts = ((method + " " + self.base_path).encode(), path,
                  ("\r\n".join(lines) + "\r\n\r\n").encode(), body or b"")
         n = 0
         for x in parts:

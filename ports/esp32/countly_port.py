@@ -11,7 +11,7 @@
 #   woke_from_sleep()  True after a deep-sleep wake: the stored session is continued
 #   session_memory()   RTC slow memory (survives deep sleep and WDT resets, not power-on),
 #                      so the per-report session state costs no flash writes
-#   ram()              (current_kb, total_kb) of the Python heap, for crash reports
+#   ram(), disk()      (used, total) bytes of the heap and of the filesystem, for crashes
 #
 # Nothing happens at import or construction: machine, network and ntptime are imported on
 # first use, so the module also imports (and is tested) on the unix port with fake modules.
@@ -190,14 +190,19 @@ class Platform:
         return self._rtc_mem
 
     def ram(self):
+        # (used, total) bytes of the Python heap, for crash reports (the core sends MB).
         try:
             import gc
 
             used = gc.mem_alloc()
             # On ESP32 mem_free includes the largest free IDF block (PR #12366): an upper bound
-            return used // 1024, (used + gc.mem_free()) // 1024
+            return used, used + gc.mem_free()
         except Exception:
             return None
+
+    def disk(self):
+        # (used, total) bytes of the filesystem that holds the queues.
+        return _statvfs(self.storage_root())
 
     # -- storage -----------------------------------------------------------
     def storage_root(self):
@@ -245,6 +250,16 @@ class _RtcMemory:
 
     def write(self, data):
         self._rtc.memory(_RTC_MAGIC + bytes(data))
+
+
+def _statvfs(path):
+    try:
+        import os
+
+        st = os.statvfs(path)
+        return (st[2] - st[3]) * st[0], st[2] * st[0]  # (blocks - free) * size, blocks * size
+    except Exception:
+        return None
 
 
 def _time_ns():

@@ -61,6 +61,32 @@ class Platform:
     def is_online(self):
         return True
 
+    def ram(self):
+        # (used, total) bytes for crash reports (the core sends MB): the heap on MicroPython,
+        # the machine's memory on CPython.
+        if _MP:
+            import gc
+
+            used = gc.mem_alloc()
+            return used, used + gc.mem_free()
+        info = {}
+        try:
+            with open("/proc/meminfo") as f:
+                for line in f:
+                    k, v = line.split(":", 1)
+                    info[k] = int(v.split()[0]) * 1024
+            return info["MemTotal"] - info["MemAvailable"], info["MemTotal"]
+        except (OSError, KeyError, ValueError):
+            return None
+
+    def disk(self):
+        # (used, total) bytes of the filesystem that holds the queues.
+        try:
+            st = os.statvfs(self.storage_root())
+            return (st[2] - st[3]) * st[0], st[2] * st[0]
+        except (OSError, AttributeError):
+            return None
+
     # -- time --------------------------------------------------------------
     def epoch_ms(self):
         if _MP:

@@ -24,6 +24,10 @@ def test_record_error_fields_and_post():
     assert c["_app_version"] == "2.0" and c["_nonfatal"] is True and c["_run"] == 42
     assert c["_custom"] == {"board": "x", "n": 3}
     assert "_logs" not in c
+    # device state in Countly's units: MB (the port gives bytes), and whether it is online
+    assert c["_ram_current"] == 1.5 and c["_ram_total"] == 8.0
+    assert c["_disk_current"] == 0.25 and c["_disk_total"] == 2.0
+    assert c["_online"] is True
 
 
 def test_limits_three_breadcrumbs_limit_two_three_lines_of_ten():
@@ -107,15 +111,15 @@ def test_consent_and_bad_input():
 def test_crash_at_every_limit_is_trimmed_in_the_documented_order_not_lost():
     from countly_mp.request import REQUEST_MAX
 
-    lines = []
-    ly, p, t = make(manual_sessions=True, log_listener=lambda m, lv: lines.append(m))
-    for i in range(100):  # max_breadcrumb_count, each at max_value_size
-        assert ly.crashes.add_breadcrumb("%03d" % i + "b" * 253)
     seg = {}
     value = "v" * 256  # one string object for every value: the test heap is 128 KiB
     for i in range(100):  # max_segmentation_values, keys and values at their limits
         seg["%03d" % i + "k" * 125] = value
     stack = "\n".join(["%02d" % i + "s" * 198 for i in range(40)])  # 30 lines kept, 200 each
+    lines = []
+    ly, p, t = make(manual_sessions=True, log_listener=lambda m, lv: lines.append(m))
+    for i in range(100):  # max_breadcrumb_count, each at max_value_size
+        assert ly.crashes.add_breadcrumb("%03d" % i + "b" * 253)
     assert ly.crashes.record_error("big", stack, segmentation=seg)
     ly.flush()
     assert len(t.sent) == 1 and len(t.sent[0][2]) <= REQUEST_MAX + 100

@@ -51,6 +51,7 @@ class Server:
     def _exchange(self, raw):
         if isinstance(raw, str):
             raw = raw.encode()
+        raw = bytes(raw)  # a view of the SDK's send buffer: copied while it is valid
         raw = raw[: raw.find(b"&rr=")]
         digest = sha256_hex(raw)
         if digest == self.last:

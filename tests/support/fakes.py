@@ -46,6 +46,12 @@ class FakePlatform:
     def is_online(self):
         return self.online
 
+    def ram(self):
+        return 3 * 1048576 // 2, 8 * 1048576  # bytes: the SDK reports 1.5 and 8.0 MB
+
+    def disk(self):
+        return 1048576 // 4, 2 * 1048576
+
     def epoch_ms(self):
         return self.now
 

@@ -1,0 +1,106 @@
+# collect.py - a fake Countly server for volume tests, in constant memory: each request is
+# checked and summarised as it arrives instead of being kept (a 128 KiB MicroPython heap
+# cannot hold hours of requests, nor find a 5 KB hole for a copy of one once it fragments:
+# requests are read through one buffer allocated at import, and events are decoded one by one).
+# Runs on CPython and MicroPython.
+#
+# Like the real server it answers a request that repeats the previous one byte for byte (but
+# for rr and the checksum) with Success and ignores it, so a resend after a lost answer is
+# never counted twice; every other delivery of an item already seen IS counted: the test then
+# fails on it.
+
+import hashlib
+import json
+
+from countly_mp.wire import unquote
+
+SUCCESS = (200, None, b'{"result":"Success"}')
+_BUF = bytearray(8192)
+_MV = memoryview(_BUF)
+_BOUNDARY = b"%7D%2C%7B%22key%22"  # '},{"key"' between two encoded events
+_COUNTED = ("begin_session", "end_session", "session_duration", "events", "crash",
+            "user_details", "location", "consent", "old_device_id", "apm")
+
+
+class Collector:
+    def __init__(self):
+        self.url = None
+        self.down = False  # True: every exchange fails as if the network were gone
+        self.answers = []  # scripted answers used before the defaults, as ScriptedTransport
+        self.requests = 0
+        self.duplicates = 0  # byte-identical resends, ignored as the server does
+        self.events = {}  # event id (segmentation "id", else the key) -> times delivered
+        self.kinds = {}  # request kind -> count (begin_session, events, crash, ...)
+        self.items = []  # (name, decoded value) of the params the test asked to keep
+        self.devices = {}  # device_id -> requests
+        self.on_event = None  # callable(event dict), for tests that check more per event
+        self._keep = ()
+        self._last = None
+
+    def keep(self, *params):
+        # Params whose decoded values are kept in .items, e.g. keep("crash", "user_details").
+        self._keep = params
+
+    def exchange(self, method, path, body=None, content_type=None):
+        if self.down:
+            raise OSError(113, "host unreachable")
+        if self.answers:
+            a = self.answers.pop(0)
+            if isinstance(a, Exception):
+                raise a
+            if a[0] != 200:
+                return a
+        if body is None:
+            body = path.encode() if isinstance(path, str) else path
+            start = 3  # after "/i?"
+        else:
+            start = 0
+        n = len(body) - start
+        _MV[:n] = body[start:] if start else body
+        end = _BUF.find(b"&rr=", 0, n)
+        end = n if end < 0 else end
+        digest = hashlib.sha256(_MV[:end]).digest()
+        if digest == self._last:
+            self.duplicates += 1
+            return SUCCESS
+        self._last = digest
+        self.requests += 1
+        pos = 0
+        while pos < end:
+            amp = _BUF.find(b"&", pos, end)
+            amp = end if amp < 0 else amp
+            eq = _BUF.find(b"=", pos, amp)
+            if eq > 0:
+                self._param(bytes(_MV[pos:eq]).decode(), eq + 1, amp)
+            pos = amp + 1
+        return SUCCESS
+
+    def _param(self, name, a, b):
+        if name in self._keep:
+            self.items.append((name, unquote(bytes(_MV[a:b]).decode())))
+        if name == "device_id":
+            d = unquote(bytes(_MV[a:b]).decode())
+            self.devices[d] = self.devices.get(d, 0) + 1
+        if name in _COUNTED:
+            self.kinds[name] = self.kinds.get(name, 0) + 1
+        if name == "events":
+            a += 3  # "%5B"
+            while a < b:
+                cut = _BUF.find(_BOUNDARY, a, b)
+                stop = b - 3 if cut < 0 else cut + 3  # through "%7D", without "%5D"
+                e = json.loads(unquote(bytes(_MV[a:stop]).decode()))
+                seg = e.get("segmentation") or {}
+                eid = seg.get("id", e["key"])
+                self.events[eid] = self.events.get(eid, 0) + 1
+                if self.on_event is not None:
+                    self.on_event(e)
+                a = stop + 3  # past "%2C"
+
+    def close(self):
+        pass
+
+    def delivered_once(self, ids):
+        # -> (missing, duplicated) among the ids expected to arrive exactly once
+        missing = [i for i in ids if i not in self.events]
+        twice = [i for i in self.events if self.events[i] > 1]
+        return missing, twice
