@@ -121,16 +121,16 @@ class Events:
         if size > budget and seg:
             # Largest encoded entries go first (ties by key, the same on every runtime).
             sizes.sort(reverse=True)
-            dropped = []
+            dropped = 0
             for n, k in sizes:
                 if size <= budget:
                     break
                 if k not in keep:
                     del seg[k]
                     size -= n
-                    dropped.append(k)
-            core.trim(_M, "record", "event [%s] too large for one request: segmentation %s "
-                      "dropped" % (key, ",".join(dropped)))
+                    dropped += 1
+            core.trim(_M, "record", "event [%s] too large for one request: %d segmentation "
+                      "values dropped, largest first" % (key, dropped))
         sizes = None
         data = (head + (',"segmentation":' + dumps(seg) if seg else "") + tail).encode()
         if event_size(data) > budget:

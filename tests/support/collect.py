@@ -91,6 +91,8 @@ class Collector:
                 e = json.loads(unquote(bytes(_MV[a:stop]).decode()))
                 seg = e.get("segmentation") or {}
                 eid = seg.get("id", e["key"])
+                if e["key"] == "[CLY]_view" and "visit" not in seg:
+                    eid = "end:%s" % eid  # a view's end repeats its start's segmentation
                 self.events[eid] = self.events.get(eid, 0) + 1
                 if self.on_event is not None:
                     self.on_event(e)
