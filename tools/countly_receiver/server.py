@@ -4,9 +4,10 @@
 #
 # Time limits: a connection may sit idle between requests for `idle_s`; once the first byte of
 # a request arrives, the whole request (line, headers, body) must arrive within `request_s`,
-# however the bytes trickle in; a connection lives at most `connection_s`, after which the next
-# answer carries "Connection: close". Answers must be written within `write_s`. A connection
-# beyond `max_connections` gets a 503 and is closed at once.
+# however the bytes trickle in; after `connection_s` the next answer carries "Connection:
+# close", so no connection outlives connection_s + idle_s + request_s (+ write_s). Answers
+# must be written within `write_s`. A connection beyond `max_connections` gets a 503 and is
+# closed at once.
 
 import io
 import socket
@@ -44,21 +45,20 @@ class DeadlineReader:
         self._eof = False
         self._until = 0.0
         self._request_s = 0.0
-        self._conn_end = 0.0
         self._idle = True
 
-    def arm(self, idle_s, request_s, conn_end):
-        # Called before each request: idle deadline until its first byte, then request_s.
-        self._request_s, self._conn_end = request_s, conn_end
+    def arm(self, idle_s, request_s):
+        # Called before each request: idle_s until its first byte, then request_s in all.
+        self._request_s = request_s
         if self._buf:
             self._start_request()
         else:
             self._idle = True
-            self._until = min(time.monotonic() + idle_s, conn_end)
+            self._until = time.monotonic() + idle_s
 
     def _start_request(self):
         self._idle = False
-        self._until = min(time.monotonic() + self._request_s, self._conn_end)
+        self._until = time.monotonic() + self._request_s
 
     def _fill(self):
         if self._eof:
@@ -196,10 +196,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._next(lim)
 
     def _next(self, lim):
-        if time.monotonic() >= self._conn_end:
-            self.close_connection = True
-            return
-        self.rfile.arm(lim.idle_s, lim.request_s, self._conn_end)
+        self.rfile.arm(lim.idle_s, lim.request_s)
         # http.server catches a timeout anywhere in the request and closes the connection.
         self.handle_one_request()
 
@@ -214,6 +211,24 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.track(self.connection, False)
         try:
             super().finish()
+        except OSError:
+            pass
+        if getattr(self, "_linger", False):
+            self._drain()
+
+    def _drain(self):
+        # After a 413 the client may still be sending its body; closing with unread bytes
+        # sends RST, which can destroy the answer before the client reads it. So stop writing,
+        # then read and drop what arrives, bounded in bytes and time, as nginx does.
+        try:
+            self.connection.shutdown(socket.SHUT_WR)
+            end, left = time.monotonic() + 2.0, 4 * self.server.limits.max_body
+            while left > 0 and time.monotonic() < end:
+                self.connection.settimeout(max(0.01, end - time.monotonic()))
+                data = self.connection.recv(65536)
+                if not data:
+                    break
+                left -= len(data)
         except OSError:
             pass
 
@@ -265,6 +280,7 @@ class _Handler(BaseHTTPRequestHandler):
         n = int(cl[0])
         if n > self.server.limits.max_body:
             self.close_connection = True
+            self._linger = True
             return result(413, "Request entity too large")
         data = self.rfile.read(n)
         if len(data) < n:
@@ -289,6 +305,7 @@ class _Handler(BaseHTTPRequestHandler):
             total += size
             if total > self.server.limits.max_body:
                 self.close_connection = True
+                self._linger = True
                 return result(413, "Request entity too large")
             chunks.append(self.rfile.read(size))
             self.rfile.readline(1024)
