@@ -5,6 +5,7 @@
 
 import email.parser
 import email.policy
+import re
 import secrets
 import sys
 import threading
@@ -161,7 +162,9 @@ class Receiver:
             self._requests += 1
         path, _, query = raw_path.partition("?")
         if path.startswith("/_receiver") or (path == "/" and method == "GET"):
-            return control.handle(self, method, path, query, headers, body)
+            ans = control.handle(self, method, path, query, headers, body)
+            self._print(method, raw_path, ans, peer)
+            return ans
         ctype = headers.get("Content-Type", "") or ""
         body_text = body.decode("utf-8", "replace")
         params = parse_query(query)
@@ -207,10 +210,12 @@ class Receiver:
             return
         t = time.strftime("%H:%M:%S")
         shown = raw_path if len(raw_path) <= 160 else raw_path[:160] + "..."
+        shown = re.sub(r"([?&]token=)[^&]*", r"\1***", shown)
         status = ans.status or "no answer"
+        text = ans.text()[:120] if ans.ctype.startswith("application/json") else ans.ctype
         tail = " [fault %s]" % ans.fault if ans.fault else ""
-        print("%s %s %s %s -> %s %s%s" % (t, peer or "-", method, shown, status,
-                                          ans.text()[:120], tail), flush=True)
+        print("%s %s %s %s -> %s %s%s" % (t, peer or "-", method, shown, status, text, tail),
+              flush=True)
 
     def _log_request(self, ctx, path, query, size, parent_id=None):
         cap = self.limits.max_stored_body

@@ -53,6 +53,12 @@ def _when(name):
     return lambda r: _time(r.get(name))
 
 
+def _raw(r):
+    # What the client sent, percent-decoded so it can be read; the read API has it verbatim.
+    parts = [r.get("query"), r.get("body")]
+    return _esc(" | ".join(urllib.parse.unquote(x) for x in parts if x))
+
+
 def _crash_cell(r):
     parts = ["<details><summary>%s</summary><pre>%s</pre>" % (
         html.escape(r.get("name") or ""), html.escape(r.get("error") or ""))]
@@ -99,8 +105,10 @@ def _is_bad(r):
 
 def _filters_form(rcv, app, device, refresh):
     apps = sorted(set(rcv.apps()) | set(rcv.store.distinct("devices", "app_key")))
-    devices = rcv.store.distinct("devices", "device_id", {"app_key": app} if app else None)
-    devices = devices[:500]
+    # Refused requests have no device row, so their device ids come from the request log.
+    where = {"app_key": app} if app else None
+    devices = sorted(set(rcv.store.distinct("devices", "device_id", where))
+                     | set(rcv.store.distinct("requests", "device_id", where)))[:500]
 
     def options(values, chosen, label):
         opts = ["<option value=''>%s</option>" % label]
@@ -136,8 +144,7 @@ def render(rcv, q):
     req_cols = [("time", _when("received_ms")), ("method", _col("method")),
                 ("path", _col("path")), ("app", _col("app_key")), ("device", _col("device_id")),
                 ("status", _col("status")), ("answer", _col("answer")), ("fault", _col("fault")),
-                ("notes", _col("notes")), ("query / body", lambda r: _esc(
-                    r.get("query") or r.get("body")))]
+                ("notes", _col("notes")), ("query / body (decoded)", _raw)]
     sections = [
         _table("Rejected or failed requests", _rejected(st, f, 50), req_cols, bad=_is_bad),
         _table("Requests (newest first)", recent("requests"), req_cols, bad=_is_bad),

@@ -153,14 +153,14 @@ class Store:
             fetched = self.db.execute(sql, args).fetchall()
         return [_decode(row) for row in fetched]
 
-    def distinct(self, table, column, where=None):
-        sql = "SELECT DISTINCT %s FROM %s" % (column, table)
+    def distinct(self, table, column, where=None, limit=1000):
+        sql = "SELECT DISTINCT %s FROM %s WHERE %s IS NOT NULL" % (column, table, column)
         args = []
         if where:
-            sql += " WHERE " + " AND ".join("%s = ?" % k for k in where)
+            sql += " AND " + " AND ".join("%s = ?" % k for k in where)
             args = list(where.values())
         with self.lock:
-            return [r[0] for r in self.db.execute(sql + " ORDER BY 1", args) if r[0] is not None]
+            return [r[0] for r in self.db.execute(sql + " ORDER BY 1 LIMIT %d" % limit, args)]
 
     def reset(self):
         with self.lock:
