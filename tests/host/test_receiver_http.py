@@ -297,7 +297,7 @@ def test_concurrent_clients(receiver):
     assert receiver.stats()["connections"] == 8
 
 
-# -- what the official Node SDK sends (shared/reference/node-sdk-capture.txt) ---------------------
+# -- what the official Node SDK (countly-sdk-nodejs 24.10.4) sends, captured ----------------------
 
 NODE_GET_1 = (
     "/i?begin_session=1&metrics=%7B%22_app_version%22%3A%221.2.3%22%2C%22_os%22%3A%22Linux%22%2C"

@@ -100,7 +100,7 @@ def answer(f, host, raw_path):
     if mode in _TRANSIENT_400:
         return result(400, _TRANSIENT_400[mode])
     if mode == "nonjson":
-        return Answer(200, "<html>ok</html>", ctype=HTML_TYPE)
+        return Answer(200, "<html>ok</html>", ctype=HTML_TYPE, cors=False)
     if mode == "portal":
         return Answer(200, _PORTAL, ctype=HTML_TYPE, cors=False)
     if mode in _HTML_STATUS:
