@@ -194,10 +194,8 @@ class Ingest:
             count=count, sum=total, dur=dur,
             segmentation=json_text(seg) if isinstance(seg, dict) else None, timestamp=ets,
             hour=0 if hour == 24 else hour, dow=dow,
-            event_id=js_str(e["id"]) if "id" in e else None,
-            pvid=js_str(e["pvid"]) if "pvid" in e else None,
-            cvid=js_str(e["cvid"]) if "cvid" in e else None,
-            peid=js_str(e["peid"]) if "peid" in e else None,
+            event_id=_opt(e, "id"), pvid=_opt(e, "pvid"), cvid=_opt(e, "cvid"),
+            peid=_opt(e, "peid"),
             aggregated=int(aggregated), warnings=json_text(warnings) if warnings else None)
         if k in rules.FEEDBACK_EVENTS and isinstance(seg, dict):
             self._feedback(ctx, key, dev, rules.FEEDBACK_EVENTS[k], seg, ets)
@@ -247,14 +245,12 @@ class Ingest:
         answers = {k: v for k, v in seg.items() if k not in known}
         self.store.insert(
             "feedback", request_id=ctx.request_id, app_key=key, device_id=dev, type=kind,
-            widget_id=js_str(seg["widget_id"]) if "widget_id" in seg else None,
+            widget_id=_opt(seg, "widget_id"),
             rating=js_parse_int(seg.get("rating")),
-            comment=js_str(seg["comment"]) if "comment" in seg else None,
-            email=js_str(seg["email"]) if "email" in seg else None,
-            contact_me=js_str(seg["contactMe"]) if "contactMe" in seg else None,
+            comment=_opt(seg, "comment"), email=_opt(seg, "email"),
+            contact_me=_opt(seg, "contactMe"),
             closed=1 if js_str(seg.get("closed", "")) in ("1", "true") else 0,
-            platform=js_str(seg["platform"]) if "platform" in seg else None,
-            app_version=js_str(seg["app_version"]) if "app_version" in seg else None,
+            platform=_opt(seg, "platform"), app_version=_opt(seg, "app_version"),
             answers=json_text(answers) if answers else None, timestamp=ts)
 
     def _crash(self, ctx, key, dev, ts):
@@ -277,9 +273,7 @@ class Ingest:
             "crashes", request_id=ctx.request_id, app_key=key, device_id=dev, error=err,
             name=name, nonfatal=int(c.get("_nonfatal") in (True, "true")),
             app_version=js_str(c["_app_version"]),
-            os=js_str(c["_os"]) if "_os" in c else None,
-            os_version=js_str(c["_os_version"]) if "_os_version" in c else None,
-            logs=js_str(c["_logs"]) if "_logs" in c else None,
+            os=_opt(c, "_os"), os_version=_opt(c, "_os_version"), logs=_opt(c, "_logs"),
             run=js_parse_float(c.get("_run")),
             custom=None if custom is None else json_text(custom), crash=json_text(c),
             timestamp=ts, crash_warnings=json_text(warnings) if warnings else None)
@@ -373,3 +367,8 @@ def _object(text):
     except ValueError:
         return {}
     return v if isinstance(v, dict) else {}
+
+
+def _opt(obj, name):
+    # String(obj[name]) when the field was sent, else NULL.
+    return js_str(obj[name]) if name in obj else None
