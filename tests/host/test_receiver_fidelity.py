@@ -123,3 +123,11 @@ def test_unregistered_internal_event_noted(client, receiver):
     assert [e["key"] for e in receiver.rows("events")] == ["fine"]
     assert receiver.rows("requests")[0]["notes"] == [
         "internal event [CLY]_custom dropped (not registered on this server)"]
+
+
+def test_zero_sum_and_dur_kept_per_event(client, receiver):
+    # The server keeps a 0 sum or dur on the event (drill) and adds nothing to aggregates.
+    assert send(client, [{"key": "z", "sum": 0, "dur": 0}, {"key": "z", "sum": "n/a"}]) == (
+        200, SUCCESS)
+    assert [(e["sum"], e["dur"]) for e in receiver.rows("events")] == [(0, 0), (None, None)]
+    assert agg(receiver, "z") == {"": (2, 0)}

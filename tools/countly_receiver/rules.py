@@ -88,12 +88,13 @@ def fix_event_key(key):
 
 
 def event_numbers(e):
-    # -> (count, sum, dur) as the server reads them: a count that is missing, 0 or not a number
-    # counts 1; sum and dur are kept only when truthy numbers; sum is rounded to 5 decimals.
+    # -> (count, sum, dur) of one event: a count that is missing, 0 or not a number counts 1
+    # (the server overwrites it so); sum (rounded to 5 decimals) and dur are kept when they
+    # are numbers. Aggregation then skips a sum or dur of 0, as the server does.
     c, s, d = e.get("count"), e.get("sum"), e.get("dur")
     count = js_parse_int(c) if js_truthy(c) and js_is_number(c) else 1
-    total = round(js_parse_float(s), 5) if js_truthy(s) and js_is_number(s) else None
-    dur = js_parse_float(d) if js_truthy(d) and js_is_number(d) else None
+    total = round(js_parse_float(s), 5) if js_is_number(s) else None
+    dur = js_parse_float(d) if js_is_number(d) else None
     return count, total, dur
 
 
