@@ -24,5 +24,6 @@ def _shared_receiver():
     r = Receiver(apps={"APPKEY": None, "SALTED": "s3cr3t"}, db_path=":memory:")
     r.start(host="127.0.0.1", port=0)
     os.environ["COUNTLY_TEST_RECEIVER"] = r.url
+    os.environ["COUNTLY_TEST_RECEIVER_TOKEN"] = r.token
     yield r
     r.stop()

@@ -86,6 +86,7 @@ def run_mp(heap, modules, timeout_s=300):
     peer.start()
     env = dict(os.environ)
     env["COUNTLY_TEST_RECEIVER"] = receiver.url
+    env["COUNTLY_TEST_RECEIVER_TOKEN"] = receiver.token
     env["COUNTLY_TEST_SERVER"] = peer.url
     from build_mpy import build
 

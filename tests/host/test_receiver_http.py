@@ -236,18 +236,21 @@ def test_http_read_and_control_api(client, receiver):
     assert client.get("/_receiver/nope")[0] == 404
     assert client.get("/_receiver/events?bogus=1")[0] == 400
 
-    assert client.post("/_receiver/fault", json.dumps({"mode": "500", "count": 1}),
+    fault = "/_receiver/fault?token=" + receiver.token  # control calls carry the token
+    app = "/_receiver/app?token=" + receiver.token
+    assert client.post(fault, json.dumps({"mode": "500", "count": 1}),
                        "application/json") == (200, SUCCESS)
     assert client.get("/i?app_key=APPKEY&device_id=d3")[0] == 500
-    assert client.post("/_receiver/fault", "{bad", "application/json")[0] == 400
+    assert client.post(fault, "{bad", "application/json")[0] == 400
 
-    assert client.post("/_receiver/app", json.dumps({"key": "NEW", "salt": None}),
+    assert client.post(app, json.dumps({"key": "NEW", "salt": None}),
                        "application/json") == (200, SUCCESS)
     assert client.get("/i?app_key=NEW&device_id=n") == (200, SUCCESS)
-    client.post("/_receiver/app", json.dumps({"key": "NEW", "paused": True}), "application/json")
+    client.post(app, json.dumps({"key": "NEW", "paused": True}), "application/json")
     assert client.get("/i?app_key=NEW&device_id=n")[0] == 400
 
-    assert client.post("/_receiver/reset", "") == (200, SUCCESS)
+    assert client.post("/_receiver/reset?token=" + receiver.token, "{}",
+                       "application/json") == (200, SUCCESS)
     assert client.json("/_receiver/devices") == []
     assert client.json("/_receiver/requests") == []
 
@@ -294,7 +297,7 @@ def test_concurrent_clients(receiver):
     assert receiver.stats()["connections"] == 8
 
 
-# -- what the official Node SDK sends (shared/reference/node-sdk-capture.txt) ---------------------
+# -- what the official Node SDK (countly-sdk-nodejs 24.10.4) sends, captured ----------------------
 
 NODE_GET_1 = (
     "/i?begin_session=1&metrics=%7B%22_app_version%22%3A%221.2.3%22%2C%22_os%22%3A%22Linux%22%2C"

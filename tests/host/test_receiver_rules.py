@@ -1,4 +1,4 @@
-# test_receiver_rules.py - the receiver applies protocol.md's /i, checksum, dedup and data rules
+# test_receiver_rules.py - the receiver applies the Countly server's /i, checksum, dedup rules
 import hashlib
 import json
 import urllib.parse
@@ -9,7 +9,7 @@ SUCCESS = b'{"result":"Success"}'
 DUPLICATE = b'{"result":"Success","info":"Request ignored: Duplicate request"}'
 NO_CHECKSUM = b'{"result":"Request does not have checksum"}'
 BAD_CHECKSUM = b'{"result":"Request does not match checksum"}'
-# protocol.md §3 worked examples (salt s3cr3t).
+# Worked checksum examples of the Countly server's algorithm (salt s3cr3t).
 S_GET = "app_key=APPKEY&device_id=dev1&timestamp=1700000000000&begin_session=1"
 S_GET_256 = "E337BE6AC5236C6CC07BD82028E0D820E14A5B2A3979D6FE24397327D2BEF4AA"
 S_GET_SHA1 = "FD8F690349DBB1083A26423687A49E956203EA7B"
@@ -31,7 +31,7 @@ def i(client, **params):
     return client.get("/i?" + qs(**params))
 
 
-# -- §2 validation order -----------------------------------------------------------------------
+# -- validation order -----------------------------------------------------------------------
 
 def test_missing_app_key_or_device_id(client, receiver):
     msg = b'{"result":"Missing parameter \\"app_key\\" or \\"device_id\\""}'
@@ -54,7 +54,7 @@ def test_unknown_and_paused_app(client, receiver):
     receiver.set_app("PAUSED", paused=True)
     assert i(client, app_key="PAUSED") == (
         400, b'{"result":"App is currently not accepting data"}')
-    # A paused app still serves /o/sdk (§9).
+    # A paused app still serves /o/sdk.
     assert client.get("/o/sdk?" + qs(app_key="PAUSED", device_id="d", method="rc",
                                      keys=["feature_x"])) == (200, b'{"feature_x":true}')
     assert receiver.rows("devices") == []
@@ -72,7 +72,7 @@ def test_paused_checked_before_checksum(client, receiver):
     assert client.get("/i?" + S_GET) == (400, b'{"result":"App is currently not accepting data"}')
 
 
-# -- §3 checksum ---------------------------------------------------------------------------------
+# -- checksum ---------------------------------------------------------------------------------
 
 def salted(receiver):
     receiver.set_app("APPKEY", salt="s3cr3t")
@@ -127,7 +127,7 @@ def test_checksum_not_last_breaks(client, receiver):
 
 
 def test_checksum_post_either_candidate_quirk(client, receiver):
-    # POST without a query string: P1 is "", so sha256("" + salt) passes for any body (§3).
+    # POST without a query string: P1 is "", so sha256("" + salt) passes for any body.
     salted(receiver)
     empty = hashlib.sha256(b"s3cr3t").hexdigest()
     assert client.post("/i", "app_key=APPKEY&device_id=q&checksum256=" + empty) == (200, SUCCESS)
@@ -161,7 +161,7 @@ def test_checksum_applies_to_o_sdk(client, receiver):
     assert client.get("/o/sdk?app_key=APPKEY&device_id=d&method=sc") == (200, NO_CHECKSUM)
 
 
-# -- §10 dedup and timestamps ---------------------------------------------------------------------
+# -- dedup and timestamps ---------------------------------------------------------------------
 
 def test_dedup_identical_retry_ignored(client, receiver):
     assert i(client, timestamp="1700000000000", events=[{"key": "a"}]) == (200, SUCCESS)
@@ -218,7 +218,7 @@ def test_event_timestamp_clamped(client, receiver):
         ("late", FAKE_NOW_MS), ("old", 1500000000000), ("none", 1600000000000)]
 
 
-# -- §5 sessions ---------------------------------------------------------------------------------
+# -- sessions ---------------------------------------------------------------------------------
 
 def test_session_lifecycle(client, receiver):
     t0 = 1690000000000
@@ -277,7 +277,7 @@ def test_session_implicit_close_and_end_without_session(client, receiver):
     assert s2["open"] == 1
 
 
-# -- §6 events -----------------------------------------------------------------------------------
+# -- events -----------------------------------------------------------------------------------
 
 def test_event_fields_stored(client, receiver):
     ev = {"key": "purchase", "count": 1, "sum": 9.999999, "dur": 3.5,
@@ -337,7 +337,7 @@ def test_body_overrides_query(client, receiver):
     assert [d["device_id"] for d in receiver.rows("devices")] == ["frombody"]
 
 
-# -- §7 crashes -----------------------------------------------------------------------------------
+# -- crashes -----------------------------------------------------------------------------------
 
 def test_crash_accepted_and_stored(client, receiver):
     crash = {"_os": "MicroPython", "_os_version": "1.22", "_app_version": "1.0",
@@ -365,7 +365,7 @@ def test_crash_required_fields(client, receiver):
     assert row["nonfatal"] == 0 and row["os"] is None
 
 
-# -- §8 user details, consent, location, merge, apm, attribution ----------------------------------
+# -- user details, consent, location, merge, apm, attribution ----------------------------------
 
 def test_user_details_modifiers(client, receiver):
     i(client, timestamp="1", user_details={
@@ -491,7 +491,7 @@ def test_bulk_dedup_and_salt(client, receiver):
     assert receiver.rows("devices", app_key="SALTED") == []
 
 
-# -- /o/sdk and widgets (§9) ---------------------------------------------------------------------
+# -- /o/sdk and widgets ---------------------------------------------------------------------
 
 def sdk(client, **params):
     params.setdefault("app_key", "APPKEY")
