@@ -54,7 +54,7 @@ def set_server_url(core, url):
             core.sender.server_changed()
         return True
     except Exception as e:
-        core.log.w(_M, "set_server_url", "invalid url ignored: %s" % e)
+        core.log.w(_M, "set_server_url", "invalid url ignored: %s", e)
         return False
 
 
@@ -107,13 +107,13 @@ class DeviceId:
     def change(self, new_id, merge=False):
         core = self._core
         try:
-            core.log.i(_D, "change", "merge=%s" % bool(merge))
+            core.log.i(_D, "change", "merge=%s", bool(merge))
             if not core.accepting(_D, "change"):
                 return False
             if not text_ok(new_id):
                 core.log.notice("bad-id", ERROR, _D, "change",
                                 "device ID must be a non-empty string of at most %d characters,"
-                                " ignored" % MAX_ID)
+                                " ignored", MAX_ID)
                 return False
             if new_id == core.device_id_value():
                 core.log.w(_D, "change", "same device ID, ignored")

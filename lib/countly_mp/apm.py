@@ -35,14 +35,14 @@ class Apm:
     def start_trace(self, key):
         core = self._core
         try:
-            core.log.i(_M, "start_trace", "key=[%s]" % key)
+            core.log.i(_M, "start_trace", "key=[%s]", key)
             if not core.accepting(_M, "start_trace") or not self._allowed("start_trace"):
                 return False
             key = self._key(key, "start_trace")
             if key is None:
                 return False
             if key in self._traces:
-                core.log.w(_M, "start_trace", "trace [%s] already started, ignored" % key)
+                core.log.w(_M, "start_trace", "trace [%s] already started, ignored", key)
                 return False
             self._traces[key] = core.clock.ticks()
             return True
@@ -53,13 +53,13 @@ class Apm:
     def end_trace(self, key, metrics=None):
         core = self._core
         try:
-            core.log.i(_M, "end_trace", "key=[%s]" % key)
+            core.log.i(_M, "end_trace", "key=[%s]", key)
             key = self._key(key, "end_trace")
             if key is None:
                 return False
             started = self._traces.pop(key, None)
             if started is None:
-                core.log.w(_M, "end_trace", "trace [%s] was not started, ignored" % key)
+                core.log.w(_M, "end_trace", "trace [%s] was not started, ignored", key)
                 return False
             if not self._allowed("end_trace"):
                 return False
@@ -89,10 +89,10 @@ class Apm:
                 core.log.w(_M, "end_trace", "metric key longer than 32 characters dropped")
                 continue
             if k[0] == "$" or "." in k:
-                core.log.w(_M, "end_trace", "metric [%s]: the server strips '$' and '.'" % k)
+                core.log.w(_M, "end_trace", "metric [%s]: the server strips '$' and '.'", k)
             v = metrics[k]
             if not is_number(v):
-                core.log.w(_M, "end_trace", "metric [%s] must be a number, dropped" % k)
+                core.log.w(_M, "end_trace", "metric [%s] must be a number, dropped", k)
                 continue
             out.append((k, int(v)))
         return out
@@ -100,7 +100,7 @@ class Apm:
     def cancel_trace(self, key):
         core = self._core
         try:
-            core.log.i(_M, "cancel_trace", "key=[%s]" % key)
+            core.log.i(_M, "cancel_trace", "key=[%s]", key)
             if isinstance(key, str) and self._traces.pop(key, None) is not None:
                 return True
             core.log.w(_M, "cancel_trace", "trace was not started, ignored")
@@ -116,7 +116,7 @@ class Apm:
                              end_ms):
         core = self._core
         try:
-            core.log.i(_M, "record_network_trace", "name=[%s], code=[%s]" % (name, response_code))
+            core.log.i(_M, "record_network_trace", "name=[%s], code=[%s]", name, response_code)
             if not self._allowed("record_network_trace"):
                 return False
             name = self._key(name, "record_network_trace")

@@ -25,7 +25,7 @@ class Attribution:
     def record_direct(self, campaign_type, campaign_data):
         core = self._core
         try:
-            core.log.i(_M, "record_direct", "type=[%s]" % campaign_type)
+            core.log.i(_M, "record_direct", "type=[%s]", campaign_type)
             if not self._allowed("record_direct"):
                 return False
             if not isinstance(campaign_data, str) or campaign_data == "":

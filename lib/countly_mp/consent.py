@@ -47,7 +47,7 @@ class ConsentApi:
             elif n in Consent.ALL:
                 out.append(n)
             else:
-                self._core.log.w(_M, "consent", "unknown feature [%s] ignored" % n)
+                self._core.log.w(_M, "consent", "unknown feature [%s] ignored", n)
         return out
 
     def _change(self, names, given, function):

@@ -39,6 +39,9 @@ def _nothing(*args, **kwargs):
     return None
 
 
+_UNAVAILABLE = _Unavailable()  # made at import: building one later could itself fail
+
+
 class Countly:
     def __init__(self, config, platform=None):
         if not isinstance(config, Config):
@@ -65,7 +68,7 @@ class Countly:
             # and says so once even with logging off.
             self.init_error = "%s: %s" % (type(e).__name__, e)
             self.log.notice("init", ERROR, _M, "init",
-                            "SDK inert, nothing will be recorded or sent: %s" % self.init_error)
+                            "SDK inert, nothing will be recorded or sent: %s", self.init_error)
         if self.ready:
             startup.requests(self)
         startup = None
@@ -85,9 +88,9 @@ class Countly:
             feature = _load(mod, cls)(self)
         except Exception as e:  # ImportError (not installed), MemoryError, a broken module
             self.log.notice("load:" + name, ERROR, _M, name,
-                            "feature unavailable (%s: %s), its calls do nothing"
-                            % (type(e).__name__, e))
-            return _Unavailable()
+                            "feature unavailable (%s: %s), its calls do nothing",
+                            type(e).__name__, e)
+            return _UNAVAILABLE
         setattr(self, name, feature)  # cached: __getattr__ is not consulted again
         return feature
 
@@ -187,30 +190,32 @@ class Countly:
         # Whether data can be taken now: never True from an SDK that cannot send it.
         if self.ready and not self._stopped:
             return True
-        self.log.notice("inert:" + module, ERROR, module, function,
-                        "not recorded: SDK %s" % ("stopped" if self.ready else
-                                                  "inert (%s)" % self.init_error))
+        self.log.notice("inert", ERROR, module, function, "not recorded: SDK %s (%s)",
+                        "stopped" if self.ready else "inert", self.init_error)
         return False
 
     def internal_error(self, module, function, exc):
         # An SDK bug or a storage failure: reported once per place, never with payload data.
+        # Called from except clauses: it never raises, not even MemoryError.
         if isinstance(exc, MemoryError):
             self.memory_error(module, function)
             return
-        self.log.notice("bug:%s.%s" % (module, function), ERROR, module, function,
-                        "internal error %s: %s" % (type(exc).__name__, exc))
-        if self.config.logging:
-            print(exception_text(exc))
+        try:
+            self.log.notice(module + function, ERROR, module, function, "internal error %s: %s",
+                            type(exc).__name__, exc)
+            if self.config.logging:
+                print(exception_text(exc))
+        except Exception:
+            pass
 
     def memory_error(self, module, function):
-        self.log.notice("memory", ERROR, module, function,
-                        "out of memory: this call did nothing (data not recorded, or sending "
-                        "retried later)")
+        self.log.notice("memory", ERROR, module, function, "out of memory: this call did "
+                        "nothing (data not recorded, or sending retried later)")
 
-    def trim(self, module, function, message):
+    def trim(self, module, function, message, *args):
         # Something the app gave was cut to fit the request budget: counted, said once.
         self.trimmed += 1
-        self.log.notice("trim:" + module, WARNING, module, function, message)
+        self.log.notice(module, WARNING, module, function, message, *args)
 
     def device_id_value(self):
         return self._device_id
@@ -280,9 +285,8 @@ class Countly:
             if not victim.drop_oldest():
                 raise OSError(_ENOSPC, "storage full")
             self.sync_events()
-            self.log.notice("full", ERROR, _M, "store",
-                            "storage full: oldest %s dropped to make room"
-                            % ("requests" if victim is rq else "events"))
+            self.log.notice("full", ERROR, _M, "store", "storage full: oldest %s dropped to "
+                            "make room", "requests" if victim is rq else "events")
 
     def enqueue(self, params, flags=(), claimed=None, post=False):
         # Queues one request. -> True, or False when it cannot be (too large: a bug in the
@@ -296,7 +300,7 @@ class Countly:
         try:
             record = self.builder.record(params, flags)
         except TooLarge as e:
-            self.log.notice("too-large", ERROR, _M, "enqueue", "request not queued: %s" % e)
+            self.log.notice("too-large", ERROR, _M, "enqueue", "request not queued: %s", e)
             return False
         rq = self.request_queue
         before = rq.dropped
@@ -304,7 +308,7 @@ class Countly:
         if rq.dropped != before:
             self.sync_events()
             self.log.notice("rq-full", ERROR, _M, "enqueue",
-                            "request queue full (%d): oldest requests dropped" % rq.capacity)
+                            "request queue full (%d): oldest requests dropped", rq.capacity)
         return True
 
     def sync_events(self):

@@ -57,7 +57,7 @@ class Crashes:
     def record_exception(self, exc, nonfatal=True, segmentation=None):
         core = self._core
         try:
-            core.log.i(_M, "record_exception", "nonfatal=%s" % bool(nonfatal))
+            core.log.i(_M, "record_exception", "nonfatal=%s", bool(nonfatal))
             if not isinstance(exc, BaseException):
                 core.log.w(_M, "record_exception", "not an exception, ignored")
                 return False
@@ -69,7 +69,7 @@ class Crashes:
     def record_error(self, message, stack="", nonfatal=True, segmentation=None):
         core = self._core
         try:
-            core.log.i(_M, "record_error", "nonfatal=%s" % bool(nonfatal))
+            core.log.i(_M, "record_error", "nonfatal=%s", bool(nonfatal))
             if not isinstance(message, str) or message == "":
                 core.log.w(_M, "record_error", "message must be a non-empty string, ignored")
                 return False
@@ -233,8 +233,8 @@ def _fit(core, crash, crumbs, lines, budget):
         over = encoded_len(body) - budget
         if over <= 0:
             if dropped:
-                core.trim(_M, "record", "crash too large for one request: %s dropped"
-                          % ", ".join(dropped))
+                core.trim(_M, "record", "crash too large for one request: %s dropped",
+                          ", ".join(dropped))
             return body
         if not lines[0]:
             break

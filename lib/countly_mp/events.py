@@ -57,7 +57,7 @@ class Events:
     def record(self, key, count=1, sum=None, dur=None, segmentation=None):
         core = self._core
         try:
-            core.log.i(_M, "record", "key=[%s]" % key)
+            core.log.i(_M, "record", "key=[%s]", key)
             return self.add(key, count, sum, dur, segmentation)
         except Exception as e:
             core.internal_error(_M, "record", e)
@@ -76,7 +76,7 @@ class Events:
         if len(key) > _SERVER_KEY_MAX:
             key = key[:_SERVER_KEY_MAX]
         if not self._allowed(key):
-            core.log.w(_M, "record", "no consent for [%s], not recorded" % key)
+            core.log.w(_M, "record", "no consent for [%s], not recorded", key)
             return False
         if not is_int(count) or count < 1:
             if count is not None and count != 1:
@@ -130,26 +130,26 @@ class Events:
                     size -= n
                     dropped += 1
             core.trim(_M, "record", "event [%s] too large for one request: %d segmentation "
-                      "values dropped, largest first" % (key, dropped))
+                      "values dropped, largest first", key, dropped)
         sizes = None
         data = (head + (',"segmentation":' + dumps(seg) if seg else "") + tail).encode()
         if event_size(data) > budget:
             core.log.notice("event-too-large", ERROR, _M, "record",
-                            "event [%s] too large for one request, not recorded" % key)
+                            "event [%s] too large for one request, not recorded", key)
             return None
         return data
 
     def start(self, key):
         core = self._core
         try:
-            core.log.i(_M, "start", "key=[%s]" % key)
+            core.log.i(_M, "start", "key=[%s]", key)
             if not core.accepting(_M, "start"):
                 return False
             key = limits.key(core, key, _M, "start")
             if key is None or not self._allowed(key):
                 return False
             if key in self._timed:
-                core.log.w(_M, "start", "event [%s] already started, ignored" % key)
+                core.log.w(_M, "start", "event [%s] already started, ignored", key)
                 return False
             self._timed[key] = core.clock.ticks()
             return True
@@ -160,13 +160,13 @@ class Events:
     def end(self, key, segmentation=None, count=1, sum=0):
         core = self._core
         try:
-            core.log.i(_M, "end", "key=[%s]" % key)
+            core.log.i(_M, "end", "key=[%s]", key)
             key = limits.key(core, key, _M, "end")
             if key is None:
                 return False
             started = self._timed.pop(key, None)
             if started is None:
-                core.log.w(_M, "end", "event [%s] was not started, ignored" % key)
+                core.log.w(_M, "end", "event [%s] was not started, ignored", key)
                 return False
             return self.add(key, count, sum, None, segmentation, dur_ms=core.clock.since(started))
         except Exception as e:
@@ -176,11 +176,11 @@ class Events:
     def cancel(self, key):
         core = self._core
         try:
-            core.log.i(_M, "cancel", "key=[%s]" % key)
+            core.log.i(_M, "cancel", "key=[%s]", key)
             if key in self._timed:
                 del self._timed[key]
                 return True
-            core.log.w(_M, "cancel", "event [%s] was not started, ignored" % key)
+            core.log.w(_M, "cancel", "event [%s] was not started, ignored", key)
             return False
         except Exception as e:
             core.internal_error(_M, "cancel", e)

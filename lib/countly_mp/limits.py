@@ -10,7 +10,7 @@ def key(core, value, module, function):
         return None
     n = core.config.max_key_length
     if len(value) > n:
-        core.log.w(module, function, "key longer than %d characters, truncated" % n)
+        core.log.w(module, function, "key longer than %d characters, truncated", n)
         value = value[:n]
     return value
 
@@ -20,7 +20,7 @@ def value(core, v, module, function):
     if isinstance(v, str):
         n = core.config.max_value_size
         if len(v) > n:
-            core.log.w(module, function, "value longer than %d characters, truncated" % n)
+            core.log.w(module, function, "value longer than %d characters, truncated", n)
             return v[:n]
         return v
     if v is True or v is False or is_number(v):
@@ -39,7 +39,7 @@ def segmentation(core, seg, module, function):
     limit = core.config.max_segmentation_values
     for k in seg:
         if len(out) >= limit:
-            core.log.w(module, function, "more than %d segmentation values, rest dropped" % limit)
+            core.log.w(module, function, "more than %d segmentation values, rest dropped", limit)
             break
         ck = key(core, k, module, function)
         if ck is None:

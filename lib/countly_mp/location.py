@@ -79,7 +79,7 @@ class Location:
     def set(self, country_code=None, city=None, gps=None, ip=None):
         core = self._core
         try:
-            core.log.i(_M, "set", "country_code=[%s], city=[%s]" % (country_code, city))
+            core.log.i(_M, "set", "country_code=[%s], city=[%s]", country_code, city)
             if not core.consent_has("location"):
                 core.log.w(_M, "set", "no location consent, ignored")
                 return False
@@ -90,7 +90,7 @@ class Location:
                     core.log.w(_M, "set", "gps must be 'lat,lon' or (lat, lon), ignored")
             for name, v in (("country_code", country_code), ("city", city), ("ip", ip)):
                 if v is not None and not isinstance(v, str):
-                    core.log.w(_M, "set", "%s must be a string, ignored" % name)
+                    core.log.w(_M, "set", "%s must be a string, ignored", name)
             values = (_text(country_code), _text(city), g, _text(ip))
             if (values[0] is None) != (values[1] is None):
                 core.log.w(_M, "set", "city and country_code should be set together")

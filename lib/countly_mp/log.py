@@ -40,44 +40,54 @@ class Logger:
                 self.sink = None  # a broken sink falls back to print, never takes the app down
         print("[%s] %s" % (_NAMES[level], line))
 
-    def log(self, level, module, function, message=None, loud=False):
+    def log(self, level, module, function, message=None, args=(), loud=False):
+        # Never raises: a log line that cannot be built (out of memory) is not worth failing
+        # the call that wanted to say it. message % args is only built for someone to see.
         if level == ERROR:
             self.errors += 1
         elif level == WARNING:
             self.warnings += 1
         if not (self.console or loud) and self.listener is None:
             return
-        if message is None:
-            line = "[Countly] [%s] %s" % (module, function)
-        else:
-            line = "[Countly] [%s] %s, %s" % (module, function, message)
-        if self.console or loud:
-            self._emit(level, line)
-        if self.listener is not None:
-            try:
-                self.listener(line, level)
-            except Exception:  # a faulty listener must not take the SDK (or the app) down
-                self.listener = None
+        try:
+            if message is None:
+                line = "[Countly] [%s] %s" % (module, function)
+            else:
+                if args:
+                    message = message % args
+                line = "[Countly] [%s] %s, %s" % (module, function, message)
+            if self.console or loud:
+                self._emit(level, line)
+            if self.listener is not None:
+                try:
+                    self.listener(line, level)
+                except Exception:  # a faulty listener must not take the SDK (or the app) down
+                    self.listener = None
+        except Exception:
+            pass
 
-    def notice(self, cause, level, module, function, message):
+    def notice(self, cause, level, module, function, message, *args):
         # For what stops delivery or loses data: printed even with logging off, once per cause.
         seen = self._seen
         loud = cause not in seen
         if loud and len(seen) < _MAX_CAUSES:
-            seen.append(cause)
-        self.log(level, module, function, message, loud)
+            try:
+                seen.append(cause)
+            except MemoryError:
+                pass
+        self.log(level, module, function, message, args, loud)
 
-    def e(self, module, function, message=None):
-        self.log(ERROR, module, function, message)
+    def e(self, module, function, message=None, *args):
+        self.log(ERROR, module, function, message, args)
 
-    def w(self, module, function, message=None):
-        self.log(WARNING, module, function, message)
+    def w(self, module, function, message=None, *args):
+        self.log(WARNING, module, function, message, args)
 
-    def i(self, module, function, message=None):
-        self.log(INFO, module, function, message)
+    def i(self, module, function, message=None, *args):
+        self.log(INFO, module, function, message, args)
 
-    def d(self, module, function, message=None):
-        self.log(DEBUG, module, function, message)
+    def d(self, module, function, message=None, *args):
+        self.log(DEBUG, module, function, message, args)
 
-    def v(self, module, function, message=None):
-        self.log(VERBOSE, module, function, message)
+    def v(self, module, function, message=None, *args):
+        self.log(VERBOSE, module, function, message, args)

@@ -20,7 +20,7 @@ class Analytics:
     def track(self, event, properties=None):
         ly = self._ly
         try:
-            ly.log.i(_M, "track", "event=[%s]" % event)
+            ly.log.i(_M, "track", "event=[%s]", event)
             total = None
             seg = None
             if isinstance(properties, dict):
@@ -41,7 +41,7 @@ class Analytics:
     def screen(self, name, properties=None):
         ly = self._ly
         try:
-            ly.log.i(_M, "screen", "name=[%s]" % name)
+            ly.log.i(_M, "screen", "name=[%s]", name)
             return ly.views.start(name, properties if isinstance(properties, dict) else None)
         except Exception as e:
             self._error("screen", e)

@@ -215,7 +215,7 @@ class Sender:
         if outcome == DROP:
             self.dropped += 1
             core.log.notice("drop:" + reason[:24], ERROR, _M, "send",
-                            "request dropped, the server will not take it: %s" % reason)
+                            "request dropped, the server will not take it: %s", reason)
             self._ack(seq, through)
         elif outcome == PAUSE:
             self._pauses += 1
@@ -224,7 +224,7 @@ class Sender:
             self._cool(wait, True)
             self.paused_reason = reason
             core.log.notice("pause:" + reason[:24], ERROR, _M, "send",
-                            "delivery paused for %d s: %s; requests are kept" % (wait, reason))
+                            "delivery paused for %d s: %s; requests are kept", wait, reason)
         else:
             self.retried += 1
             self._fails += 1
@@ -236,8 +236,7 @@ class Sender:
                 hard = True
             self._cool(wait, hard)
             core.log.notice("retry:" + reason[:12], WARNING, _M, "send",
-                            "send failed (%s), retrying in %d s; requests are kept"
-                            % (reason, wait))
+                            "send failed (%s), retrying in %d s; requests are kept", reason, wait)
         return outcome
 
     def step(self, explicit=False):
@@ -270,7 +269,7 @@ class Sender:
             self._unacked = (seq, through)
             core.log.notice("ack", ERROR, _M, "ack",
                             "cannot mark a delivered request as sent (%s): nothing else is "
-                            "sent until storage takes the write" % e)
+                            "sent until storage takes the write", e)
             return False
 
     def _poison(self, seq, through, exc):
@@ -284,6 +283,6 @@ class Sender:
                 core.store.write("poison", head[1])
         except Exception:
             pass
-        core.log.notice("poison", ERROR, _M, "send", "unsendable request set aside (%s: %s)"
-                        % (type(exc).__name__, exc))
+        core.log.notice("poison", ERROR, _M, "send", "unsendable request set aside (%s: %s)",
+                        type(exc).__name__, exc)
         self._ack(seq, through)

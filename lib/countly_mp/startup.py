@@ -56,8 +56,8 @@ def start(core, platform):
         from .admin import finish_merge
 
         finish_merge(core)
-    core.log.i(_M, "init", "sdk=%s, device_id_type=%s" % (core.sdk_name,
-                                                          core.device_id_type))
+    core.log.i(_M, "init", "sdk=%s, device_id_type=%s", core.sdk_name,
+                                                          core.device_id_type)
 
 
 def requests(core):

@@ -38,12 +38,12 @@ class User:
         if _entry_size(key, value) <= self._room():
             return True
         self._core.log.notice("user-too-large", ERROR, _M, function,
-                              "property [%s] too large to send in one request, ignored" % key)
+                              "property [%s] too large to send in one request, ignored", key)
         return False
 
     def _ok(self, function, key):
         core = self._core
-        core.log.i(_M, function, "key=[%s]" % key)
+        core.log.i(_M, function, "key=[%s]", key)
         if not core.accepting(_M, function):
             return None
         if not core.consent_has("users"):
@@ -62,7 +62,7 @@ class User:
         if isinstance(value, str):
             limit = limit or core.config.max_value_size
             if len(value) > limit:
-                core.log.w(_M, function, "value longer than %d characters, truncated" % limit)
+                core.log.w(_M, function, "value longer than %d characters, truncated", limit)
                 return True, value[:limit]
             return True, value
         v = limits.value(core, value, _M, function)
@@ -217,7 +217,7 @@ class User:
                     k = next(iter(self._custom))
                     del self._custom[k]
                     core.log.notice("user-too-large", ERROR, _M, "save",
-                                    "property [%s] too large to send, dropped" % k)
+                                    "property [%s] too large to send, dropped", k)
                     continue
                 if not core.enqueue([("user_details", dumps(details))]):
                     return False

@@ -59,7 +59,7 @@ class Views:
     def start(self, name, segmentation=None):
         core = self._core
         try:
-            core.log.i(_M, "start", "name=[%s]" % name)
+            core.log.i(_M, "start", "name=[%s]", name)
             name = limits.key(core, name, _M, "start")
             if name is None:
                 return None
@@ -85,12 +85,12 @@ class Views:
     def stop(self, name=None, segmentation=None):
         core = self._core
         try:
-            core.log.i(_M, "stop", "name=[%s]" % name)
+            core.log.i(_M, "stop", "name=[%s]", name)
             if self._name is None:
                 core.log.w(_M, "stop", "no view is open, ignored")
                 return False
             if name is not None and name != self._name:
-                core.log.w(_M, "stop", "view [%s] is not the current view, ignored" % name)
+                core.log.w(_M, "stop", "view [%s] is not the current view, ignored", name)
                 return False
             return self._end_current(segmentation)
         except Exception as e:

@@ -21,6 +21,9 @@ def _walks(first_seed):
             m.check()
         except AssertionError as e:
             raise AssertionError("walk seed %d: %s" % (seed, e))
+        s = m.server
+        print("walk %d: %d events, %d crashes, %d properties accepted; %d requests, %d resends"
+              % (seed, len(m.events), len(m.crashes), len(m.props), s.requests, s.duplicates))
 
 
 def test_walks_1():

@@ -44,12 +44,20 @@ class Collector:
     def exchange(self, method, path, body=None, content_type=None):
         if self.down:
             raise OSError(113, "host unreachable")
+        lost = False
         if self.answers:
             a = self.answers.pop(0)
             if isinstance(a, Exception):
                 raise a
             if a[0] != 200:
                 return a
+            lost = len(a) > 3  # stored, then the answer is lost: the SDK must send it again
+        got = self._receive(path, body)
+        if lost:
+            raise OSError(104, "connection reset after the request was stored")
+        return got
+
+    def _receive(self, path, body):
         if body is None:
             body = path.encode() if isinstance(path, str) else path
             start = 3  # after "/i?"

@@ -22,14 +22,21 @@ from countly_mp.countly import Countly
 URL = "http://127.0.0.1:9"
 FAULTS = ((500, None, b'{"result":"boom"}'), (429, 30, b'{"result":"slow down"}'),
           (400, None, b'{"result":"Could not ingest data"}'), (200, None, b"<html>proxy</html>"),
-          (404, None, b"<html>Not Found</html>"), (400, None, b'{"result":"App is locked"}'))
+          (404, None, b"<html>Not Found</html>"), (400, None, b'{"result":"App is locked"}'),
+          (200, None, b'{"result":"Success"}', "lost"))  # stored, answer lost: the last one
 
 
 class Model:
-    def __init__(self, draw):
+    def __init__(self, draw, server=None, url=URL):
+        # server: the Collector (in-process fake, also the transport) by default, or any object
+        # with the same `down`, `answers`, `events`, `items` and delivered_once() whose SDK
+        # talks HTTP to `url` (tests/host/test_model.py: the local receiver).
         self.draw = draw
-        self.server = Collector()
-        self.server.keep("crash", "user_details", "city")
+        self.url = url
+        self.real = server is not None
+        self.server = server or Collector()
+        if not self.real:
+            self.server.keep("crash", "user_details", "city")
         self.root = tmpdir("model")
         self.platform = None
         self.lines = []
@@ -46,13 +53,13 @@ class Model:
     # ---- the device ----
     def boot(self):
         # A (re)start on the same storage; the clock goes on where it was.
-        p = FakePlatform(root=self.root, transport=self.server)
+        p = FakePlatform(root=self.root, transport=None if self.real else self.server)
         if self.platform is not None:
             p.now, p.t = self.platform.now, self.platform.t
         self.platform = p
         self.cached = []  # the user cache is RAM: gone with the process
         self.timed = {}
-        cfg = Config(URL, "APPKEY", device_id="model-dev", require_consent=True,
+        cfg = Config(self.url, "APPKEY", device_id="model-dev", require_consent=True,
                      consents=Consent.ALL, log_listener=self._log)
         self.ly = Countly(cfg, platform=p)
 
@@ -173,6 +180,8 @@ class Model:
 
     def check(self):
         s = self.server
+        if self.real:
+            s.read()
         assert self.ly.pending() == 0, "pending %d" % self.ly.pending()
         missing, twice = s.delivered_once(self.events)
         assert not missing and not twice, (missing, twice)
