@@ -1,10 +1,9 @@
 # admin.py - the Countly object's cold paths, loaded only when one is used: status(), a server
-# URL change, and the device ID calls (ly.device_id) with the steps of a change. Keeping them
-# out of countly.py keeps the bytecode a board holds for every app small.
+# URL change, and a device ID change with its steps. Keeping them out of countly.py keeps the
+# bytecode a board holds for every app small.
 
 from . import device_id as dmod
-from .config import MAX_ID, Config
-from .configcheck import text_ok
+from .config import MAX_ID, Config, text_ok
 from .log import ERROR
 from .request import split_record
 from .wire import quote
@@ -66,7 +65,7 @@ def finish_merge(core):
     tail = b"&old_device_id=" + quote(old).encode()
     if last is None or not bytes(split_record(last[1])[1]).endswith(tail):
         core.enqueue([("old_device_id", old)])
-    core.set_device_id(core._device_id, core.device_id_type)
+    core.set_device_id(core.current_id, core.device_id_type)
 
 
 def end_for_change(core):
@@ -86,71 +85,52 @@ def begin_after_change(core, was_active):
         core.sessions.begin_now()
 
 
-class DeviceId:
-    def __init__(self, core):
-        self._core = core
-
-    def get(self):
-        try:
-            return self._core.device_id_value()
-        except Exception as e:
-            self._core.internal_error(_D, "get", e)
-            return None
-
-    def type(self):
-        try:
-            return self._core.device_id_type
-        except Exception as e:
-            self._core.internal_error(_D, "type", e)
-            return None
-
-    def change(self, new_id, merge=False):
-        core = self._core
-        try:
-            core.log.i(_D, "change", "merge=%s", bool(merge))
-            if not core.accepting(_D, "change"):
-                return False
-            if not text_ok(new_id):
-                core.log.notice("bad-id", ERROR, _D, "change",
-                                "device ID must be a non-empty string of at most %d characters,"
-                                " ignored", MAX_ID)
-                return False
-            if new_id == core.device_id_value():
-                core.log.w(_D, "change", "same device ID, ignored")
-                return False
-            if new_id == dmod.TEMP_ID:
-                return self.enable_temporary()
-            if core.device_id_type == dmod.DeviceIdType.TEMPORARY_ID:
-                # Leaving temporary mode: held requests are re-stamped with this ID when sent.
-                core.set_device_id(new_id, dmod.DeviceIdType.DEVELOPER_SUPPLIED)
-                return True
-            if merge:
-                old = core.device_id_value()
-                core.flush_events()  # what was recorded so far belongs to the old ID
-                core.user_save()
-                core.set_device_id(new_id, dmod.DeviceIdType.DEVELOPER_SUPPLIED, old)
-                finish_merge(core)
-                return True
-            was_active = end_for_change(core)
+def change(core, new_id, merge=False):
+    try:
+        core.log.i(_D, "change", "merge=%s", bool(merge))
+        if not core.accepting(_D, "change"):
+            return False
+        if not text_ok(new_id):
+            core.log.notice("bad-id", ERROR, _D, "change",
+                            "device ID must be a non-empty string of at most %d characters,"
+                            " ignored", MAX_ID)
+            return False
+        if new_id == core.current_id:
+            core.log.w(_D, "change", "same device ID, ignored")
+            return False
+        if new_id == dmod.TEMP_ID:
+            return enable_temporary(core)
+        if core.device_id_type == dmod.DeviceIdType.TEMPORARY_ID:
+            # Leaving temporary mode: held requests are re-stamped with this ID when sent.
             core.set_device_id(new_id, dmod.DeviceIdType.DEVELOPER_SUPPLIED)
-            begin_after_change(core, was_active)
             return True
-        except Exception as e:
-            core.internal_error(_D, "change", e)
-            return False
+        if merge:
+            old = core.current_id
+            core.flush_events()  # what was recorded so far belongs to the old ID
+            core.user_save()
+            core.set_device_id(new_id, dmod.DeviceIdType.DEVELOPER_SUPPLIED, old)
+            finish_merge(core)
+            return True
+        was_active = end_for_change(core)
+        core.set_device_id(new_id, dmod.DeviceIdType.DEVELOPER_SUPPLIED)
+        begin_after_change(core, was_active)
+        return True
+    except Exception as e:
+        core.internal_error(_D, "change", e)
+        return False
 
-    def enable_temporary(self):
-        core = self._core
-        try:
-            core.log.i(_D, "enable_temporary")
-            if not core.accepting(_D, "enable_temporary"):
-                return False
-            if core.device_id_type == dmod.DeviceIdType.TEMPORARY_ID:
-                return True
-            was_active = end_for_change(core)
-            core.set_device_id(dmod.TEMP_ID, dmod.DeviceIdType.TEMPORARY_ID)
-            begin_after_change(core, was_active)
-            return True
-        except Exception as e:
-            core.internal_error(_D, "enable_temporary", e)
+
+def enable_temporary(core):
+    try:
+        core.log.i(_D, "enable_temporary")
+        if not core.accepting(_D, "enable_temporary"):
             return False
+        if core.device_id_type == dmod.DeviceIdType.TEMPORARY_ID:
+            return True
+        was_active = end_for_change(core)
+        core.set_device_id(dmod.TEMP_ID, dmod.DeviceIdType.TEMPORARY_ID)
+        begin_after_change(core, was_active)
+        return True
+    except Exception as e:
+        core.internal_error(_D, "enable_temporary", e)
+        return False

@@ -11,6 +11,18 @@ from .compat import const, drop_module
 MAX_ID = const(256)  # device_id, app_key, app_version, location values: characters
 
 
+def text_ok(value, limit=MAX_ID):
+    # A non-empty string within `limit` characters that can be sent as UTF-8 (a lone surrogate,
+    # possible on CPython, would break every request that carries it).
+    if not isinstance(value, str) or not value.strip() or len(value) > limit:
+        return False
+    try:
+        value.encode()
+    except UnicodeError:
+        return False
+    return True
+
+
 class Config:
     # Defaults are class attributes, so an instance stores only what the app set.
     device_id = None

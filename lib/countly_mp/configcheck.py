@@ -6,7 +6,7 @@
 # None, q list/tuple, d dict, a anything.
 
 from .compat import const, dumps, is_int, is_number
-from .config import MAX_ID
+from .config import MAX_ID, text_ok
 
 _MAX_METRICS = const(1024)  # characters of the metrics override JSON
 
@@ -29,18 +29,6 @@ def _kind(name):
     if i < 0 or (i and _KINDS[i - 1] != " "):
         return None
     return _KINDS[i + len(name) + 1]
-
-
-def text_ok(value, limit=MAX_ID):
-    # A non-empty string within `limit` characters that can be sent as UTF-8 (a lone surrogate,
-    # possible on CPython, would break every request that carries it).
-    if not isinstance(value, str) or not value.strip() or len(value) > limit:
-        return False
-    try:
-        value.encode()
-    except UnicodeError:
-        return False
-    return True
 
 
 def _check(name, value, kind):

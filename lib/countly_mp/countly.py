@@ -18,7 +18,7 @@ _ROOM_TRIES = const(64)  # storage-full rounds of dropping the oldest before giv
 
 # attribute:[module.]class, loaded by __getattr__ the first time it is used; the module has
 # the attribute's name unless given. One string: a dict of tuples held ~1 KB more heap.
-_FEATURES = (" events:Events sessions:Sessions device_id:admin.DeviceId views:Views"
+_FEATURES = (" events:Events sessions:Sessions device_id:DeviceId views:Views"
              " crashes:Crashes user:User location:Location consent:ConsentApi"
              " attribution:Attribution apm:Apm remote_config:RemoteConfig feedback:Feedback ")
 
@@ -217,12 +217,9 @@ class Countly:
         self.trimmed += 1
         self.log.notice(module, WARNING, module, function, message, *args)
 
-    def device_id_value(self):
-        return self._device_id
-
     def set_device_id(self, value, kind, merge_from=None):
         dmod.save(self.store, value, kind, merge_from)
-        self._device_id = value
+        self.current_id = value
         self.device_id_type = kind
         self._merge_from = merge_from
 

@@ -1,5 +1,5 @@
-# device_id.py - which device ID the SDK uses and where it came from (the public DeviceId calls,
-# changing it included, are in admin.py: loaded only when an app uses them).
+# device_id.py - which device ID the SDK uses and where it came from: ly.device_id (changing it
+# loads admin.py, which holds the steps of a change).
 #
 # The ID, its type and a pending merge live in one small file, written whole by rename (a cut
 # leaves the old or the new file) and checked by a CRC (a flipped bit is an unreadable file,
@@ -24,3 +24,32 @@ def save(store, value, kind, merge_from=None):
     body = "%s\n%s\n%s" % (kind, value, merge_from or "")
     store.write("device_id", ("%d %08x\n%s" % (VERSION, crc32(body.encode()) & 0xFFFFFFFF,
                                                 body)).encode())
+
+
+class DeviceId:
+    def __init__(self, core):
+        self._core = core
+
+    def get(self):
+        return self._core.current_id if self._core.ready else None
+
+    def type(self):
+        return self._core.device_id_type if self._core.ready else None
+
+    def change(self, new_id, merge=False):
+        try:
+            from .admin import change
+
+            return change(self._core, new_id, merge)
+        except Exception as e:
+            self._core.internal_error("DeviceId", "change", e)
+            return False
+
+    def enable_temporary(self):
+        try:
+            from .admin import enable_temporary
+
+            return enable_temporary(self._core)
+        except Exception as e:
+            self._core.internal_error("DeviceId", "enable_temporary", e)
+            return False

@@ -36,7 +36,7 @@ class RequestBuilder:
     def base_len(self):
         # Bytes the base params take for the current device ID (timestamp at its longest).
         core = self._core
-        did = core.device_id_value()
+        did = core.current_id
         if self._base is None or self._base[0] != did:
             body = encode_params((("app_key", core.config.app_key), ("device_id", did),
                                   ("timestamp", 9999999999999), ("hour", 23), ("dow", 6),
@@ -64,7 +64,7 @@ class RequestBuilder:
         out.extend(b"app_key=")
         quote_into(out, core.config.app_key)
         out.extend(b"&device_id=")
-        quote_into(out, core.device_id_value())
+        quote_into(out, core.current_id)
         if ts is not None:
             # An unsynced clock is not a valid timestamp: the record carries a ticks marker
             # instead (see retime), never a date in 2000.

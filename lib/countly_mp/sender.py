@@ -159,7 +159,7 @@ class Sender:
         i = buf.find(_TEMP_TAG)
         if i >= 0:
             buf.replace(i, i + len(_TEMP_TAG),
-                        b"&device_id=" + quote(core.device_id_value()).encode() + b"&")
+                        b"&device_id=" + quote(core.current_id).encode() + b"&")
         marker = flag_value(flags, "U")
         if marker is not None:
             stamp = time_params(core.clock, core.clock.tz(), "U" + marker)

@@ -43,10 +43,10 @@ def start(core, platform):
     stored = _load_id(core.store, core.log)
     pending_merge = stored[2] if stored is not None else None
     stored = stored[:2] if stored is not None else None
-    core._device_id, core.device_id_type = _initial(
+    core.current_id, core.device_id_type = _initial(
         cfg, stored, platform.generate_device_id)
-    if stored != (core._device_id, core.device_id_type):
-        dmod.save(core.store, core._device_id, core.device_id_type)
+    if stored != (core.current_id, core.device_id_type):
+        dmod.save(core.store, core.current_id, core.device_id_type)
         pending_merge = None
     core._merge_from = pending_merge
     core._init_ticks = core.clock.ticks()
