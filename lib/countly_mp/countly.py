@@ -160,14 +160,22 @@ class Countly:
 
     def status(self):
         # What the SDK knows about delivery, for code (the one-line notices say it to people).
-        from .admin import status
+        try:
+            from .report import status
 
-        return status(self)
+            return status(self)
+        except Exception as e:  # MemoryError loading admin.py: the essentials still answer
+            self.internal_error(_M, "status", e)
+            return {"ready": self.ready, "init_error": self.init_error}
 
     def set_server_url(self, url):
-        from .admin import set_server_url
+        try:
+            from .admin import set_server_url
 
-        return set_server_url(self, url)
+            return set_server_url(self, url)
+        except Exception as e:
+            self.internal_error(_M, "set_server_url", e)
+            return False
 
     def stop(self):
         if not self.ready or self._stopped:

@@ -23,13 +23,16 @@ _COUNTED = ("begin_session", "end_session", "session_duration", "events", "crash
 
 
 class Collector:
-    def __init__(self):
+    def __init__(self, ids=11000):
+        # Integer event ids below `ids` are counted in a bytearray (a dict of 4000 int keys
+        # takes 77 KB of a MicroPython heap); other ids in a dict.
+        self.counts = bytearray(ids)
         self.url = None
         self.down = False  # True: every exchange fails as if the network were gone
         self.answers = []  # scripted answers used before the defaults, as ScriptedTransport
         self.requests = 0
         self.duplicates = 0  # byte-identical resends, ignored as the server does
-        self.events = {}  # event id (segmentation "id", else the key) -> times delivered
+        self.events = {}  # other event ids (segmentation "id", else the key) -> times delivered
         self.kinds = {}  # request kind -> count (begin_session, events, crash, ...)
         self.items = []  # (name, decoded value) of the params the test asked to keep
         self.devices = {}  # device_id -> requests
@@ -101,7 +104,7 @@ class Collector:
                 eid = seg.get("id", e["key"])
                 if e["key"] == "[CLY]_view" and "visit" not in seg:
                     eid = "end:%s" % eid  # a view's end repeats its start's segmentation
-                self.events[eid] = self.events.get(eid, 0) + 1
+                self.count(eid)
                 if self.on_event is not None:
                     self.on_event(e)
                 a = stop + 3  # past "%2C"
@@ -109,8 +112,21 @@ class Collector:
     def close(self):
         pass
 
+    def count(self, eid):
+        if type(eid) is int and 0 <= eid < len(self.counts):
+            self.counts[eid] = min(self.counts[eid] + 1, 255)
+        else:
+            self.events[eid] = self.events.get(eid, 0) + 1
+
+    def times(self, eid):
+        if type(eid) is int and 0 <= eid < len(self.counts):
+            return self.counts[eid]
+        return self.events.get(eid, 0)
+
     def delivered_once(self, ids):
-        # -> (missing, duplicated) among the ids expected to arrive exactly once
-        missing = [i for i in ids if i not in self.events]
-        twice = [i for i in self.events if self.events[i] > 1]
+        # -> (missing, duplicated) among the ids expected to arrive exactly once; also every
+        # delivered id counted twice or more, expected or not
+        missing = [i for i in ids if not self.times(i)]
+        twice = [i for i in range(len(self.counts)) if self.counts[i] > 1]
+        twice += [i for i in self.events if self.events[i] > 1]
         return missing, twice
