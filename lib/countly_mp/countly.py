@@ -76,16 +76,19 @@ class Countly:
         collect()
 
     def __getattr__(self, name):
-        i = _FEATURES.find(" " + name + ":")
-        if i < 0 or " " in name or ":" in name:
-            raise AttributeError(name)
-        i += len(name) + 2
-        cls = _FEATURES[i:_FEATURES.index(" ", i)]
-        mod = name
-        if "." in cls:
-            mod, cls = cls.split(".")
+        # Only for names not set yet: the features, loaded and cached on first use.
         try:
+            i = _FEATURES.find(" " + name + ":")
+            if i < 0 or " " in name or ":" in name:
+                raise AttributeError(name)
+            i += len(name) + 2
+            cls = _FEATURES[i:_FEATURES.index(" ", i)]
+            mod = name
+            if "." in cls:
+                mod, cls = cls.split(".")
             feature = _load(mod, cls)(self)
+        except AttributeError:
+            raise  # a name that is no feature: the app's typo stays a normal AttributeError
         except Exception as e:  # ImportError (not installed), MemoryError, a broken module
             self.log.notice("load:" + name, ERROR, _M, name,
                             "feature unavailable (%s: %s), its calls do nothing",

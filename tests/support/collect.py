@@ -12,10 +12,11 @@
 import hashlib
 import json
 
+from countly_mp.request import REQUEST_MAX
 from countly_mp.wire import unquote
 
 SUCCESS = (200, None, b'{"result":"Success"}')
-_BUF = bytearray(8192)
+_BUF = bytearray(REQUEST_MAX + 1024)  # the largest request the SDK can send
 _MV = memoryview(_BUF)
 _BOUNDARY = b"%7D%2C%7B%22key%22"  # '},{"key"' between two encoded events
 _COUNTED = ("begin_session", "end_session", "session_duration", "events", "crash",
@@ -23,10 +24,11 @@ _COUNTED = ("begin_session", "end_session", "session_duration", "events", "crash
 
 
 class Collector:
-    def __init__(self, ids=11000):
-        # Integer event ids below `ids` are counted in a bytearray (a dict of 4000 int keys
-        # takes 77 KB of a MicroPython heap); other ids in a dict.
-        self.counts = bytearray(ids)
+    def __init__(self, ids=12000):
+        # Integer event ids below `ids` are counted 2 bits each, saturating at 3 (a dict of
+        # 4000 int keys takes 77 KB of a MicroPython heap); other ids in a dict.
+        self.ids = ids
+        self.counts = bytearray((ids + 3) // 4)
         self.url = None
         self.down = False  # True: every exchange fails as if the network were gone
         self.answers = []  # scripted answers used before the defaults, as ScriptedTransport
@@ -113,20 +115,24 @@ class Collector:
         pass
 
     def count(self, eid):
-        if type(eid) is int and 0 <= eid < len(self.counts):
-            self.counts[eid] = min(self.counts[eid] + 1, 255)
+        if type(eid) is int and 0 <= eid < self.ids:
+            n = self.times(eid)
+            if n < 3:
+                shift = (eid & 3) * 2
+                i = eid >> 2
+                self.counts[i] = (self.counts[i] & ~(3 << shift) & 255) | ((n + 1) << shift)
         else:
             self.events[eid] = self.events.get(eid, 0) + 1
 
     def times(self, eid):
-        if type(eid) is int and 0 <= eid < len(self.counts):
-            return self.counts[eid]
+        if type(eid) is int and 0 <= eid < self.ids:
+            return (self.counts[eid >> 2] >> ((eid & 3) * 2)) & 3
         return self.events.get(eid, 0)
 
     def delivered_once(self, ids):
         # -> (missing, duplicated) among the ids expected to arrive exactly once; also every
         # delivered id counted twice or more, expected or not
         missing = [i for i in ids if not self.times(i)]
-        twice = [i for i in range(len(self.counts)) if self.counts[i] > 1]
+        twice = [i for i in range(self.ids) if self.counts[i >> 2] and self.times(i) > 1]
         twice += [i for i in self.events if self.events[i] > 1]
         return missing, twice
