@@ -24,6 +24,8 @@ import time
 _MP = sys.implementation.name == "micropython"
 _EPOCH_2000_MS = 946684800000   # 2000-01-01 minus 1970-01-01, in ms
 _VALID_FROM_MS = 1704067200000  # 2024-01-01T00:00:00Z: earlier clocks are unset
+_LEVEL_NAMES = ("", "Error", "Warning", "Info", "Debug", "Verbose")
+_LOGGING_LEVELS = (0, 40, 30, 20, 10, 5)  # logging.ERROR ... DEBUG, and 5 for verbose
 
 
 class Platform:
@@ -60,6 +62,18 @@ class Platform:
 
     def is_online(self):
         return True
+
+    def log_sink(self, level, line):
+        # Where the SDK's printed lines go. On CPython: the `logging` module, logger
+        # "countly_mp", levels mapped (1 error ... 5 verbose), so an app's logging setup
+        # decides; with none configured Python still shows warnings and errors on stderr. On
+        # MicroPython: print(), as on a board.
+        if _MP:
+            print("[%s] %s" % (_LEVEL_NAMES[level], line))
+            return
+        import logging
+
+        logging.getLogger("countly_mp").log(_LOGGING_LEVELS[level], line)
 
     def ram(self):
         # (used, total) bytes for crash reports (the core sends MB): the heap on MicroPython,

@@ -213,3 +213,18 @@ def test_tls_ca_data_der(tls_server, tls_files):
         assert t.exchange("GET", "/i", None, None)[0] == 200
     finally:
         t.close()
+
+
+def test_cpython_log_lines_go_to_the_logging_module(caplog, tmp_path):
+    import logging
+
+    import countly_port
+    from countly_mp import Config, Countly
+
+    cfg = Config("http://127.0.0.1:9", "APPKEY", storage_path=str(tmp_path))
+    with caplog.at_level(logging.DEBUG, logger="countly_mp"):
+        ly = Countly(cfg, platform=countly_port.Platform(cfg))
+        ly.device_id.change("x" * 300)  # refused: one error line even with logging off
+    got = [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "countly_mp"]
+    assert (logging.ERROR, "[Countly] [DeviceId] change, device ID must be a non-empty string "
+            "of at most 256 characters, ignored") in got
