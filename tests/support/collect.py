@@ -46,7 +46,7 @@ class Collector:
         # Params whose decoded values are kept in .items, e.g. keep("crash", "user_details").
         self._keep = params
 
-    def exchange(self, method, path, body=None, content_type=None):
+    def exchange(self, method, path, body=None, content_type=None, max_body=None):
         if self.down:
             raise OSError(113, "host unreachable")
         lost = False

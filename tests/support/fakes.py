@@ -87,7 +87,7 @@ class ScriptedTransport:
         self.url = None
         self.closed = 0
 
-    def exchange(self, method, path, body=None, content_type=None):
+    def exchange(self, method, path, body=None, content_type=None, max_body=None):
         # path/body may be views of the SDK's send buffer, valid during this call only.
         if body is not None:
             body = bytes(body)
