@@ -34,8 +34,10 @@ def finish_merge(core):
     last = core.request_queue.peek_last()
     tail = b"&old_device_id=" + quote(old).encode()
     if last is None or not bytes(split_record(last[1])[1]).endswith(tail):
-        core.enqueue([("old_device_id", old)])
+        if not core.enqueue([("old_device_id", old)]):
+            return False  # the mark stays: the next start queues it
     core.set_device_id(core.current_id, core.device_id_type)
+    return True
 
 
 def end_for_change(core):

@@ -115,7 +115,15 @@ class Countly:
         except Exception as e:
             self.internal_error(_M, "tick", e)
             return None
+        self._damage()
         return None if outcome is None else outcome == OK
+
+    def _damage(self):
+        # Damaged records on flash are skipped by the queues and counted; said once per queue.
+        for name in ("request_queue", "event_queue"):
+            if getattr(self, name).corrupt:
+                self.log.notice(name, ERROR, _M, "tick", "%s: %d damaged records on flash "
+                                "skipped (status()['corrupt'])", name, getattr(self, name).corrupt)
 
     def safely(self, what, fn):
         try:

@@ -52,10 +52,6 @@ def start(core, platform):
     core._init_ticks = core.clock.ticks()
     core.batcher = Batcher(core)
     _recover(core.batcher, core)
-    if pending_merge:
-        from .admin import finish_merge
-
-        finish_merge(core)
     core.log.i(_M, "init", "sdk=%s, device_id_type=%s", core.sdk_name,
                                                           core.device_id_type)
 
@@ -64,6 +60,11 @@ def requests(core):
     # Init-time requests of features set up in Config; each module loads only when used, and
     # each is guarded on its own: one failing never makes the SDK inert or stops the others.
     cfg = core.config
+    if core._merge_from:
+        # A cut interrupted a change with merge: its merge request is queued now (once).
+        from .admin import finish_merge
+
+        core.safely("init merge", lambda: finish_merge(core))
     if cfg.require_consent and cfg.consents:
         core.safely("init consent", core.consent.at_init)  # groups expanded, full state
     if (cfg.disable_location or cfg.location_country_code or cfg.location_city
