@@ -1,0 +1,201 @@
+# countly_http_wire.py - what the sync and asyncio HTTP transports share, without socket I/O:
+# the server URL, the request bytes (one reused buffer per client), and the deadline and error
+# helpers. The response parser is countly_http_response.py, the TLS policy countly_tls.py.
+
+import errno
+import sys
+import time
+
+_MP = sys.implementation.name == "micropython"
+
+MAX_BODY = 4096        # default cap of a response body kept in RAM
+
+
+# -- time and errors ----------------------------------------------------------------------------
+def now_ms():
+    # monotonic ms on both interpreters; read at call time
+    if _MP:
+        return time.ticks_ms()
+    return int(time.monotonic() * 1000)
+
+
+def left_ms(deadline):
+    if _MP:
+        return time.ticks_diff(deadline, time.ticks_ms())
+    return deadline - now_ms()
+
+
+def add_ms(t, ms):
+    return time.ticks_add(t, ms) if _MP else t + ms
+
+
+def timed_out():
+    return OSError(errno.ETIMEDOUT, "exchange deadline exceeded")
+
+
+def to_oserror(e):
+    """One failure type for callers: everything becomes OSError."""
+    if isinstance(e, OSError):
+        if not _MP and isinstance(e, TimeoutError) and not e.errno:
+            return timed_out()     # socket.timeout / asyncio's TimeoutError carry no errno
+        return e
+    if isinstance(e, MemoryError):
+        return OSError(errno.ENOMEM, "out of memory")
+    if type(e).__name__ == "TimeoutError":     # MicroPython asyncio.TimeoutError
+        return timed_out()
+    return OSError(errno.EIO, "%s: %s" % (type(e).__name__, e))
+
+
+def is_reset(e):
+    # the peer closed or reset the connection (as opposed to a timeout or a refusal)
+    code = e.args[0] if e.args else None
+    if not isinstance(code, int):
+        code = getattr(e, "errno", None)
+    return code in (errno.ECONNRESET, errno.EPIPE, getattr(errno, "ECONNABORTED", -1),
+                    getattr(errno, "ENOTCONN", -1))
+
+
+class Reset(Exception):
+    # raised inside the transports: the connection ended before any response byte
+    pass
+
+
+# -- request --------------------------------------------------------------------------------
+def parse_url(url):
+    """-> (scheme, host, port, base_path). base_path has no trailing slash."""
+    if url.startswith("https://"):
+        scheme, rest, port = "https", url[8:], 443
+    elif url.startswith("http://"):
+        scheme, rest, port = "http", url[7:], 80
+    else:
+        raise ValueError("unsupported URL scheme")
+    i = rest.find("/")
+    if i < 0:
+        hostport, base = rest, ""
+    else:
+        hostport, base = rest[:i], rest[i:].rstrip("/")
+    host = hostport
+    if hostport.startswith("["):          # [v6]:port
+        j = hostport.find("]")
+        host = hostport[1:j]
+        if hostport[j + 1:j + 2] == ":":
+            port = int(hostport[j + 2:])
+    elif ":" in hostport:
+        host, p = hostport.rsplit(":", 1)
+        port = int(p)
+    if not host:
+        raise ValueError("no host in URL")
+    return scheme, host, port, base
+
+
+def host_header(scheme, host, port):
+    if ":" in host:
+        host = "[" + host + "]"
+    if port != (443 if scheme == "https" else 80):
+        host = "%s:%d" % (host, port)
+    return host.encode()
+
+
+def as_bytes_view(x):
+    # str, bytes, bytearray or memoryview -> something with the buffer protocol, without a
+    # copy where the runtime allows it (MicroPython str exposes its UTF-8 bytes)
+    if isinstance(x, str):
+        return memoryview(x) if _MP else x.encode()
+    return x
+
+
+class Request:
+    """Builds request bytes into one buffer reused by its client (grown, never shrunk).
+
+    One buffer, one send: a separate small write for the head would meet Nagle and delayed
+    ACK (write-write-read) on a keep-alive socket. The constant part of the head is built
+    once; the path and body are copied straight into the buffer."""
+
+    def __init__(self, base_path, host_hdr, user_agent=None):
+        for c in "\r\n":
+            if c in base_path or (user_agent and c in user_agent):
+                raise ValueError("line break in URL path or User-Agent")
+        if " " in base_path:
+            raise ValueError("space in URL path")
+        self._base = base_path.encode()
+        mid = b" HTTP/1.1\r\nHost: " + host_hdr + b"\r\nConnection: keep-alive\r\n"
+        if user_agent:
+            mid += b"User-Agent: " + user_agent.encode() + b"\r\n"
+        self._mid = mid
+        self._ct = None           # (content_type str, its header line) of the last request
+        self._buf = None
+        self._mv = None
+
+    def build(self, method, path, body, content_type):
+        """-> memoryview of the whole request, valid until the next build()."""
+        path = as_bytes_view(path)
+        m = _METHODS.get(method) or (method.encode() + b" ")
+        ct = b""
+        blen = -1                                   # no Content-Length header
+        if body is not None:
+            body = as_bytes_view(body)
+            blen = len(body)
+            if content_type:
+                ct = self._ct_line(content_type)
+        elif method in ("POST", "PUT", "PATCH"):
+            blen = 0
+        slash = 0 if len(path) and path[0] == 47 else 1        # 47 = "/"
+        nd = _ndigits(blen) if blen >= 0 else 0
+        n = (len(m) + len(self._base) + slash + len(path) + len(self._mid) + len(ct)
+             + (18 + nd if blen >= 0 else 0) + 2 + max(blen, 0))
+        buf = self._buf
+        if buf is None or len(buf) < n:
+            self._buf = self._mv = buf = None   # let the old one go before the new one comes
+            buf = self._buf = bytearray((n + 511) & ~511)
+            self._mv = memoryview(buf)
+        mv = self._mv
+        pos = _put(mv, 0, m)
+        pos = _put(mv, pos, self._base)
+        if slash:
+            buf[pos] = 47
+            pos += 1
+        p0 = pos
+        pos = _put(mv, pos, path)
+        # a space or line break in the path would end the request line early: the server
+        # would read another request than the one meant (and take the rest as the next one)
+        if buf.find(b" ", p0, pos) >= 0 or buf.find(b"\n", p0, pos) >= 0 \
+                or buf.find(b"\r", p0, pos) >= 0:
+            raise ValueError("space or line break in request path")
+        pos = _put(mv, pos, self._mid)
+        pos = _put(mv, pos, ct)
+        if blen >= 0:
+            pos = _put(mv, pos, b"Content-Length: ")
+            v = blen
+            for i in range(pos + nd - 1, pos - 1, -1):
+                buf[i] = 48 + v % 10
+                v //= 10
+            pos = _put(mv, pos + nd, b"\r\n")
+        pos = _put(mv, pos, b"\r\n")
+        if blen > 0:
+            pos = _put(mv, pos, body)
+        return mv[:pos]
+
+    def _ct_line(self, content_type):
+        c = self._ct
+        if c is None or c[0] != content_type:
+            if "\r" in content_type or "\n" in content_type:
+                raise ValueError("line break in Content-Type")
+            c = self._ct = (content_type, b"Content-Type: " + content_type.encode() + b"\r\n")
+        return c[1]
+
+
+_METHODS = {"GET": b"GET ", "POST": b"POST "}
+
+
+def _ndigits(v):
+    n = 1
+    while v >= 10:
+        v //= 10
+        n += 1
+    return n
+
+
+def _put(mv, pos, p):
+    k = len(p)
+    mv[pos:pos + k] = p
+    return pos + k

@@ -1,0 +1,144 @@
+# countly_tls.py - the TLS policy of the HTTP transports: which certificates to trust, or why
+# none can be (imported only for https URLs).
+#
+# tls_verify False: encrypted, unverified (insecure). Otherwise the certificate and the host
+# name must verify or the connection is refused:
+#   CPython       ca_data (PEM str/bytes, DER bytes) or else the system store.
+#   MicroPython   ca_data, or else a system CA bundle file (SSL_CERT_FILE or CA_BUNDLES).
+#                 This mbedTLS build takes DER only, one certificate per load (loads add up),
+#                 so PEM is converted here; it checks the host name (IP SAN included) when
+#                 server_hostname is given, which the transports always do.
+# No CA at all -> ValueError at construction: never a silent downgrade.
+
+import sys
+
+_MP = sys.implementation.name == "micropython"
+
+CA_BUNDLES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt",
+              "/etc/ssl/cert.pem", "/etc/ssl/ca-bundle.pem",
+              "/usr/local/etc/openssl/cert.pem")
+
+
+def tls_plan(tls_verify, ca_data):
+    """-> (verify, bundle path or None). Raises ValueError when verification is asked for
+    and this runtime has nothing to verify with. Reads no file (stat only)."""
+    if tls_verify is False:
+        return False, None
+    if ca_data is not None:
+        if not der_list(ca_data):
+            raise ValueError("ca_data holds no certificate")
+        return True, None
+    if not _MP:
+        return True, None          # CPython: the system store
+    path = find_bundle()
+    if path is None:
+        raise ValueError("tls_verify needs ca_data: no CA bundle on this system "
+                         "(or pass tls_verify=False for an unverified connection)")
+    return True, path
+
+
+def find_bundle():
+    import os
+    getenv = getattr(os, "getenv", None)
+    env = getenv("SSL_CERT_FILE") if getenv else None
+    for p in ((env,) if env else ()) + CA_BUNDLES:
+        try:
+            os.stat(p)
+            return p
+        except OSError:
+            pass
+    return None
+
+
+def tls_context(verify, ca_data, bundle):
+    import ssl
+    if not _MP:
+        if not verify:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            return ctx
+        if ca_data is None:
+            return ssl.create_default_context()
+        if isinstance(ca_data, str):
+            return ssl.create_default_context(cadata=ca_data)
+        data = bytes(ca_data)
+        if b"-----BEGIN" in data:
+            return ssl.create_default_context(cadata=data.decode())
+        return ssl.create_default_context(cadata=data)      # DER, one or more
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if not verify:
+        ctx.verify_mode = ssl.CERT_NONE
+        return ctx
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    if ca_data is not None:
+        for der in der_list(ca_data):
+            ctx.load_verify_locations(cadata=der)
+    else:
+        _load_bundle(ctx, bundle)
+    return ctx
+
+
+def _load_bundle(ctx, path):
+    # line by line: the file (about 200 KiB) never sits in the heap; each certificate is
+    # decoded to DER and loaded (mbedTLS keeps the parsed chain outside the Python heap)
+    import binascii
+    b64 = None
+    n = 0
+    with open(path, "rb") as f:
+        for line in f:
+            if line.startswith(b"-----BEGIN CERTIFICATE"):
+                b64 = bytearray()
+            elif line.startswith(b"-----END CERTIFICATE"):
+                if b64:
+                    try:
+                        ctx.load_verify_locations(cadata=binascii.a2b_base64(b64))
+                        n += 1
+                    except ValueError:
+                        pass          # a certificate this mbedTLS cannot parse: skip it
+                b64 = None
+            elif b64 is not None:
+                b64.extend(line.strip())
+    if not n:
+        raise ValueError("no usable certificate in " + path)
+
+
+def der_list(data):
+    """ca_data (PEM text or bytes with one or more certificates, or DER bytes with one or
+    more) -> list of DER certificates."""
+    import binascii
+    if isinstance(data, str):
+        data = data.encode()
+    data = bytes(data)
+    begin = b"-----BEGIN CERTIFICATE-----"
+    end = b"-----END CERTIFICATE-----"
+    out = []
+    if begin not in data:
+        pos = 0
+        while pos + 2 <= len(data):      # concatenated DER: walk the SEQUENCE lengths
+            if data[pos] != 0x30:
+                raise ValueError("ca_data is neither PEM nor DER")
+            n = data[pos + 1]
+            h = 2
+            if n & 0x80:
+                k = n & 0x7F
+                if k < 1 or k > 4:
+                    raise ValueError("bad DER length")
+                n = int.from_bytes(data[pos + 2:pos + 2 + k], "big")
+                h += k
+            if pos + h + n > len(data):
+                raise ValueError("truncated DER")
+            out.append(data[pos:pos + h + n])
+            pos += h + n
+        return out
+    pos = 0
+    while True:
+        i = data.find(begin, pos)
+        if i < 0:
+            return out
+        j = data.find(end, i)
+        if j < 0:
+            raise ValueError("truncated PEM")
+        b64 = data[i + len(begin):j].replace(b"\r", b"").replace(b"\n", b"").replace(b" ", b"")
+        out.append(binascii.a2b_base64(b64))
+        pos = j + len(end)
