@@ -46,6 +46,7 @@
 #   GET  /__hostile/modes          {mode: processed}
 #   GET  /__hostile/urls           {"http": url, "https": url, "https_wrong_host": url,
 #                                   "blackhole": url}
+#   GET  /__hostile/free_port      {"port": n} of a port nothing listens on (refused)
 #   POST /__hostile/reset[/SEED]   clear log, counters, queue and forced mode; reseed
 #   POST /__hostile/force/MODE     every later request gets MODE ("random" undoes it)
 #   POST /__hostile/queue/M1,M2    the next requests get these modes, in order
@@ -273,6 +274,11 @@ class HostileServer:
             out = dict(MODES)
         elif cmd == "urls":
             out = self.urls()
+        elif cmd == "free_port":
+            f = socket.socket()
+            f.bind((self.host, 0))
+            out = {"port": f.getsockname()[1]}
+            f.close()
         elif cmd == "reset":
             self.reset(int(arg) if arg else None)
             out = {"ok": True}
