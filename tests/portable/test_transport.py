@@ -373,28 +373,37 @@ def test_requests_transport_one_connection_per_exchange():
     assert s["log"][0]["body_hex"] == "6b3d76"
 
 
-def test_tls_with_ca_data_when_configured():
-    # needs a TLS scripted server (COUNTLY_TEST_TLS_SERVER) and its PEM
-    # certificate file (COUNTLY_TEST_CA_FILE); the host suite covers CPython
-    url = os.getenv("COUNTLY_TEST_TLS_SERVER")
-    ca_file = os.getenv("COUNTLY_TEST_CA_FILE")
-    if not url or not ca_file:
-        print("skip: tls (COUNTLY_TEST_TLS_SERVER/COUNTLY_TEST_CA_FILE not set)")
+def test_heap_churn_per_exchange_is_small():
+    # The ESP32 heap fragments: the request is built into one reused buffer, reads go into
+    # another, headers are parsed in place. Measured with the GC off so every allocation of
+    # one exchange shows (the earlier client: about 2.7 KB for this GET, 4.3 KB for the POST).
+    if not _MP:
+        print("skip: heap churn is a MicroPython figure")
         return
-    _setup_paths()
-    import countly_http
-    with open(ca_file, "rb") as f:
-        pem = f.read()
-    c = countly_http.HTTPClient(url, 3000, ca_data=pem)
+    if not _server_url():
+        return _skip("churn")
+    import gc
+    _reset()
+    c = _client()
+    path = ("/i?app_key=APPKEY&device_id=dev&timestamp=1700000000000&hour=1&dow=2&tz=0"
+            "&sdk_version=26.1.0&sdk_name=countly-mp&events=%5B%7B%22key%22%3A%22x%22%7D%5D")
+    body = "app_key=APPKEY&device_id=dev&events=" + "%5B%7B%22key%22%3A%22x%22%7D%5D" * 40
     try:
-        for _ in range(3):
-            assert c.exchange("POST", "/i", b"a=1", "application/x-www-form-urlencoded")[0] == 200
+        figures = []
+        for args in (("GET", path, None, None),
+                     ("POST", "/i", body, "application/x-www-form-urlencoded")):
+            for _ in range(3):
+                assert c.exchange(*args)[0] == 200   # warm: connection and buffers exist
+            gc.collect()
+            gc.disable()
+            try:
+                a = gc.mem_alloc()
+                assert c.exchange(*args)[0] == 200
+                figures.append(gc.mem_alloc() - a)
+            finally:
+                gc.enable()
     finally:
         c.close()
-    assert c.verified is True
+    print("heap churn per exchange (bytes): GET %d, POST %d" % tuple(figures))
+    assert figures[0] <= 768 and figures[1] <= 768, figures
     assert c.connections == 1
-    # verification really happens: a host name the certificate does not name fails
-    # (the cert is issued for IP 127.0.0.1; "localhost" resolves to the same server)
-    bad = countly_http.HTTPClient(url.replace("127.0.0.1", "localhost"), 3000, ca_data=pem)
-    _raises_oserror(lambda: bad.exchange("GET", "/i", None, None))
-    assert bad._sock is None
