@@ -33,7 +33,7 @@ import countly_http_response
 import countly_http_wire as wire
 
 _MP = sys.implementation.name == "micropython"
-_RECV_BUF = 1024
+_RECV_BUF = 2304        # as countly_http: holds every GET the core sends
 
 
 class AsyncHTTPClient:
@@ -55,8 +55,8 @@ class AsyncHTTPClient:
             self._verify, self._bundle = countly_tls.tls_plan(tls_verify, ca_data)
             self.insecure = not self._verify
             self.verified = self._verify
-        self._request = wire.Request(base, wire.host_header(scheme, self.host, self.port),
-                                     user_agent)
+        self._base, self._mid = wire.request_head(
+            base, wire.host_header(scheme, self.host, self.port), user_agent)
         self._response = countly_http_response.Response()
         self.connections = 0
         self.exchanges = 0
@@ -78,12 +78,15 @@ class AsyncHTTPClient:
         t0 = wire.now_ms()
         self.truncated = False
         try:
-            req = self._request.build(method, path, body, content_type)
-            if not _MP:
-                req = bytes(req)   # the stream may still hold it after the next build()
-            cap = self.max_body if max_body is None else int(max_body)
             if self._open() and not self._idle_clean():
                 self.close()       # closed by the server, or stray bytes: start afresh
+            if self._buf is None:
+                self._buf = bytearray(_RECV_BUF)
+            req = wire.build_request(self._buf, method, self._base, self._mid, path, body,
+                                     content_type)
+            if not _MP:
+                req = bytes(req)   # CPython's stream may hold on to what it was given
+            cap = self.max_body if max_body is None else int(max_body)
             if not self._open():
                 await self._connect(self.timeout_ms)
                 deadline = wire.add_ms(wire.now_ms(), self.timeout_ms)
@@ -93,7 +96,7 @@ class AsyncHTTPClient:
                 reused = True
             try:
                 return await self._within(self._roundtrip(req, method, cap), deadline)
-            except wire.Reset:
+            except EOFError:
                 if not reused:
                     raise OSError(errno.ECONNRESET, "connection closed before response")
             # a kept-alive connection died before answering: one resend, same deadline
@@ -105,7 +108,7 @@ class AsyncHTTPClient:
             await self._connect(left)
             try:
                 return await self._within(self._roundtrip(req, method, cap), deadline)
-            except wire.Reset:
+            except EOFError:
                 raise OSError(errno.ECONNRESET, "connection closed before response")
         except Exception as e:
             self.close()
@@ -214,10 +217,14 @@ class AsyncHTTPClient:
         self._sock, self._poll = s, p
 
     def _idle_clean(self):
+        # silent between exchanges, as in countly_http (TLS housekeeping alone is no data)
         if self._pos < self._end:
             return False
         if _MP:
-            for _ in self._poll.ipoll(0):
+            try:
+                for _ in self._poll.ipoll(0):
+                    return self._sock.readinto(self._buf) is None
+            except OSError:
                 return False
             return True
         r = self._reader
@@ -245,7 +252,7 @@ class AsyncHTTPClient:
             await self._send(req)
         except OSError as e:
             if wire.is_reset(e):
-                raise wire.Reset()
+                raise EOFError()
             raise
         resp = self._response
         resp.reset(method, cap)
@@ -255,11 +262,11 @@ class AsyncHTTPClient:
                     n = await self._recv()
                 except OSError as e:
                     if not resp.started and wire.is_reset(e):
-                        raise wire.Reset()
+                        raise EOFError()
                     raise
                 if n == 0:
                     if not resp.started:
-                        raise wire.Reset()
+                        raise EOFError()
                     resp.eof()
                     break
             buf = self._buf if _MP else self._data
@@ -293,8 +300,6 @@ class AsyncHTTPClient:
             self._data = await self._reader.read(_RECV_BUF)
             n = len(self._data)
         else:
-            if self._buf is None:
-                self._buf = bytearray(_RECV_BUF)
             s = self._sock
             while True:
                 n = s.readinto(self._buf)

@@ -30,9 +30,10 @@
 # TLS policy is in countly_tls.py. Construction does no network I/O; a TLS setting that
 # cannot be honoured raises ValueError there.
 #
-# Memory: the receive buffer, the request buffer and the response parser are allocated once
-# per client; on MicroPython the socket is non-blocking and waits in one poll object, reads
-# go into the reused buffer (readinto), and str paths/bodies are sent without an encoded copy.
+# Memory: one 1 KiB buffer and one response parser per client, allocated once. A request is
+# built into that buffer when it fits (a larger one gets its own for that exchange); on
+# MicroPython the socket is non-blocking and waits in one poll object, reads go into the
+# buffer (readinto), and str paths/bodies are copied without an encoded intermediate.
 
 import errno
 import socket
@@ -42,7 +43,7 @@ import countly_http_response
 import countly_http_wire as wire
 
 _MP = sys.implementation.name == "micropython"
-_RECV_BUF = 1024        # reused receive buffer size
+_RECV_BUF = 2304        # receive buffer; also holds every GET the core sends (< 2000 + head)
 
 parse_url = wire.parse_url
 
@@ -81,8 +82,8 @@ class HTTPClient:
             self._verify, self._bundle = countly_tls.tls_plan(tls_verify, ca_data)
             self.insecure = not self._verify
             self.verified = self._verify
-        self._request = wire.Request(base, wire.host_header(scheme, self.host, self.port),
-                                     user_agent)
+        self._base, self._mid = wire.request_head(
+            base, wire.host_header(scheme, self.host, self.port), user_agent)
         self._response = countly_http_response.Response()
         self.connections = 0      # TCP connections opened (for benchmarks)
         self.exchanges = 0        # completed request/response pairs
@@ -105,10 +106,15 @@ class HTTPClient:
         t0 = wire.now_ms()
         self.truncated = False
         try:
-            req = self._request.build(method, path, body, content_type)
-            cap = self.max_body if max_body is None else int(max_body)
             if self._sock is not None and not self._idle_clean():
                 self.close()      # closed by the server, or stray bytes: start afresh
+            if self._buf is None:
+                self._buf = bytearray(_RECV_BUF)
+            # built into the receive buffer when it fits: nothing is read before it is sent,
+            # and a resend happens only when no response byte came in
+            req = wire.build_request(self._buf, method, self._base, self._mid, path, body,
+                                     content_type)
+            cap = self.max_body if max_body is None else int(max_body)
             if self._sock is None:
                 self._connect(self.timeout_ms)
                 deadline = wire.add_ms(wire.now_ms(), self.timeout_ms)
@@ -118,11 +124,13 @@ class HTTPClient:
                 reused = True
             try:
                 return self._roundtrip(req, method, cap, deadline)
-            except wire.Reset:
+            except EOFError:
                 if not reused:
                     raise OSError(errno.ECONNRESET, "connection closed before response")
-            # the kept-alive connection died before answering: the server never processed
-            # the request (it closed an idle connection), so one resend is safe
+            # The kept-alive connection died before any answer byte: almost always the server
+            # closing an idle connection as the request arrived. One resend, byte-identical,
+            # inside the same deadline; a server that did process it sees it twice, as after
+            # any lost answer.
             self.close()
             self.resends += 1
             left = wire.left_ms(deadline)
@@ -131,7 +139,7 @@ class HTTPClient:
             self._connect(left)
             try:
                 return self._roundtrip(req, method, cap, deadline)
-            except wire.Reset:
+            except EOFError:
                 raise OSError(errno.ECONNRESET, "connection closed before response")
         except Exception as e:
             self.close()
@@ -191,18 +199,28 @@ class HTTPClient:
         self._pos = self._end = 0
 
     def _idle_clean(self):
-        # a kept-alive connection must be silent between exchanges
+        # A kept-alive connection must be silent between exchanges: data or a close there
+        # means a stray or smuggled answer or an expired connection. A readable TLS socket
+        # may only carry TLS housekeeping (a session ticket): the non-blocking read then
+        # yields no data and the connection stays.
         if self._pos < self._end:
             return False
         s = self._sock
-        if _MP:
-            for _ in self._poll.ipoll(0):
+        try:
+            if _MP:
+                for _ in self._poll.ipoll(0):
+                    return s.readinto(self._buf) is None
+                return True
+            import select
+            if not select.select([s], [], [], 0)[0]:
+                return True
+            if self.scheme != "https":
                 return False
-            return True
-        import select
-        if getattr(s, "pending", None) and s.pending():
+            s.setblocking(False)
+            s.recv_into(self._buf)
             return False
-        return not select.select([s], [], [], 0)[0]
+        except OSError as e:
+            return e.__class__.__name__ == "SSLWantReadError"
 
     # -- exchange ------------------------------------------------------------------------------
     def _roundtrip(self, req, method, cap, deadline):
@@ -210,23 +228,21 @@ class HTTPClient:
             self._send(req, deadline)
         except OSError as e:
             if wire.is_reset(e):
-                raise wire.Reset()
+                raise EOFError()
             raise
         resp = self._response
         resp.reset(method, cap)
-        if self._buf is None:
-            self._buf = bytearray(_RECV_BUF)
         while not resp.done:
             if self._pos >= self._end:
                 try:
                     n = self._recv(deadline)
                 except OSError as e:
                     if not resp.started and wire.is_reset(e):
-                        raise wire.Reset()
+                        raise EOFError()
                     raise
                 if n == 0:
                     if not resp.started:
-                        raise wire.Reset()
+                        raise EOFError()
                     resp.eof()
                     break
             self._pos = resp.feed(self._buf, self._pos, self._end)

@@ -1,6 +1,7 @@
 # countly_http_wire.py - what the sync and asyncio HTTP transports share, without socket I/O:
-# the server URL, the request bytes (one reused buffer per client), and the deadline and error
-# helpers. The response parser is countly_http_response.py, the TLS policy countly_tls.py.
+# the server URL, the request bytes, and the deadline and error helpers. Inside the
+# transports EOFError means "the connection ended before any response byte". The response
+# parser is countly_http_response.py, the TLS policy countly_tls.py.
 
 import errno
 import sys
@@ -55,11 +56,6 @@ def is_reset(e):
                     getattr(errno, "ENOTCONN", -1))
 
 
-class Reset(Exception):
-    # raised inside the transports: the connection ended before any response byte
-    pass
-
-
 # -- request --------------------------------------------------------------------------------
 def parse_url(url):
     """-> (scheme, host, port, base_path). base_path has no trailing slash."""
@@ -96,103 +92,75 @@ def host_header(scheme, host, port):
     return host.encode()
 
 
-def as_bytes_view(x):
-    # str, bytes, bytearray or memoryview -> something with the buffer protocol, without a
-    # copy where the runtime allows it (MicroPython str exposes its UTF-8 bytes)
-    if isinstance(x, str):
-        return memoryview(x) if _MP else x.encode()
-    return x
+def request_head(base_path, host_hdr, user_agent=None):
+    """-> (base path bytes, the constant middle of every request head), checked once."""
+    for c in " \r\n":
+        if c in base_path or (c != " " and user_agent and c in user_agent):
+            raise ValueError("space or line break in URL path or User-Agent")
+    mid = b" HTTP/1.1\r\nHost: " + host_hdr + b"\r\nConnection: keep-alive\r\n"
+    if user_agent:
+        mid += b"User-Agent: " + user_agent.encode() + b"\r\n"
+    return base_path.encode(), mid
 
 
-class Request:
-    """Builds request bytes into one buffer reused by its client (grown, never shrunk).
+def build_request(scratch, method, base, mid, path, body, content_type):
+    """-> memoryview of the whole request, in `scratch` (a bytearray) when it fits.
 
     One buffer, one send: a separate small write for the head would meet Nagle and delayed
-    ACK (write-write-read) on a keep-alive socket. The constant part of the head is built
-    once; the path and body are copied straight into the buffer."""
-
-    def __init__(self, base_path, host_hdr, user_agent=None):
-        for c in "\r\n":
-            if c in base_path or (user_agent and c in user_agent):
-                raise ValueError("line break in URL path or User-Agent")
-        if " " in base_path:
-            raise ValueError("space in URL path")
-        self._base = base_path.encode()
-        mid = b" HTTP/1.1\r\nHost: " + host_hdr + b"\r\nConnection: keep-alive\r\n"
-        if user_agent:
-            mid += b"User-Agent: " + user_agent.encode() + b"\r\n"
-        self._mid = mid
-        self._ct = None           # (content_type str, its header line) of the last request
-        self._buf = None
-        self._mv = None
-
-    def build(self, method, path, body, content_type):
-        """-> memoryview of the whole request, valid until the next build()."""
-        path = as_bytes_view(path)
-        m = _METHODS.get(method) or (method.encode() + b" ")
-        ct = b""
-        blen = -1                                   # no Content-Length header
-        if body is not None:
-            body = as_bytes_view(body)
-            blen = len(body)
-            if content_type:
-                ct = self._ct_line(content_type)
-        elif method in ("POST", "PUT", "PATCH"):
-            blen = 0
-        slash = 0 if len(path) and path[0] == 47 else 1        # 47 = "/"
-        nd = _ndigits(blen) if blen >= 0 else 0
-        n = (len(m) + len(self._base) + slash + len(path) + len(self._mid) + len(ct)
-             + (18 + nd if blen >= 0 else 0) + 2 + max(blen, 0))
-        buf = self._buf
-        if buf is None or len(buf) < n:
-            self._buf = self._mv = buf = None   # let the old one go before the new one comes
-            buf = self._buf = bytearray((n + 511) & ~511)
-            self._mv = memoryview(buf)
-        mv = self._mv
-        pos = _put(mv, 0, m)
-        pos = _put(mv, pos, self._base)
-        if slash:
-            buf[pos] = 47
-            pos += 1
-        p0 = pos
-        pos = _put(mv, pos, path)
-        # a space or line break in the path would end the request line early: the server
-        # would read another request than the one meant (and take the rest as the next one)
-        if buf.find(b" ", p0, pos) >= 0 or buf.find(b"\n", p0, pos) >= 0 \
-                or buf.find(b"\r", p0, pos) >= 0:
-            raise ValueError("space or line break in request path")
-        pos = _put(mv, pos, self._mid)
-        pos = _put(mv, pos, ct)
-        if blen >= 0:
-            pos = _put(mv, pos, b"Content-Length: ")
-            v = blen
-            for i in range(pos + nd - 1, pos - 1, -1):
-                buf[i] = 48 + v % 10
-                v //= 10
-            pos = _put(mv, pos + nd, b"\r\n")
-        pos = _put(mv, pos, b"\r\n")
-        if blen > 0:
-            pos = _put(mv, pos, body)
-        return mv[:pos]
-
-    def _ct_line(self, content_type):
-        c = self._ct
-        if c is None or c[0] != content_type:
+    ACK (write-write-read) on a keep-alive socket. The scratch is the client's receive buffer
+    (idle while a request goes out), so a typical request costs no allocation and no memory
+    is held between exchanges; a larger one gets a buffer for that exchange only. str, bytes,
+    bytearray and memoryview paths and bodies are copied straight in (a MicroPython str
+    through a memoryview of its UTF-8 bytes, without an encoded copy)."""
+    if isinstance(path, str):
+        path = memoryview(path) if _MP else path.encode()
+    if isinstance(body, str):
+        body = memoryview(body) if _MP else body.encode()
+    m = method.encode()
+    ct = b""
+    blen = -1                                   # no Content-Length header
+    if body is not None:
+        blen = len(body)
+        if content_type:
             if "\r" in content_type or "\n" in content_type:
                 raise ValueError("line break in Content-Type")
-            c = self._ct = (content_type, b"Content-Type: " + content_type.encode() + b"\r\n")
-        return c[1]
-
-
-_METHODS = {"GET": b"GET ", "POST": b"POST "}
-
-
-def _ndigits(v):
-    n = 1
-    while v >= 10:
-        v //= 10
-        n += 1
-    return n
+            ct = content_type.encode()
+    elif method in ("POST", "PUT", "PATCH"):
+        blen = 0
+    slash = 0 if len(path) and path[0] == 47 else 1        # 47 = "/"
+    nd = len(str(blen)) if blen >= 0 else 0
+    n = (len(m) + 1 + len(base) + slash + len(path) + len(mid) + (len(ct) + 16 if ct else 0)
+         + (18 + nd if blen >= 0 else 0) + 2 + max(blen, 0))
+    buf = scratch if n <= len(scratch) else bytearray(n)
+    mv = memoryview(buf)
+    pos = _put(mv, 0, m)
+    pos = _put(mv, pos, b" ")
+    pos = _put(mv, pos, base)
+    if slash:
+        pos = _put(mv, pos, b"/")
+    p0 = pos
+    pos = _put(mv, pos, path)
+    # a space or line break in the path would end the request line early: the server would
+    # read another request than the one meant (and take the rest for the next one)
+    for c in (b" ", b"\r", b"\n"):
+        if buf.find(c, p0, pos) >= 0:
+            raise ValueError("space or line break in request path")
+    pos = _put(mv, pos, mid)
+    if ct:
+        pos = _put(mv, pos, b"Content-Type: ")
+        pos = _put(mv, pos, ct)
+        pos = _put(mv, pos, b"\r\n")
+    if blen >= 0:
+        pos = _put(mv, pos, b"Content-Length: ")
+        v = blen
+        for i in range(pos + nd - 1, pos - 1, -1):
+            buf[i] = 48 + v % 10
+            v //= 10
+        pos = _put(mv, pos + nd, b"\r\n")
+    pos = _put(mv, pos, b"\r\n")
+    if blen > 0:
+        pos = _put(mv, pos, body)
+    return mv[:pos]
 
 
 def _put(mv, pos, p):
