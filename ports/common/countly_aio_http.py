@@ -33,7 +33,7 @@ import countly_http_response
 import countly_http_wire as wire
 
 _MP = sys.implementation.name == "micropython"
-_RECV_BUF = 2304        # as countly_http: holds every GET the core sends
+_RECV_BUF = 1024        # as countly_http
 
 
 class AsyncHTTPClient:
@@ -41,7 +41,8 @@ class AsyncHTTPClient:
 
     def __init__(self, server_url, timeout_ms=10000, tls_verify=True, ca_data=None,
                  max_body=wire.MAX_BODY, user_agent=None):
-        scheme, self.host, self.port, base = wire.parse_url(server_url)
+        scheme, self.host, self.port, self._base, self._mid = wire.parse_url(server_url,
+                                                                             user_agent)
         self.scheme = scheme
         self.timeout_ms = int(timeout_ms)
         self.tls_verify = tls_verify
@@ -55,8 +56,6 @@ class AsyncHTTPClient:
             self._verify, self._bundle = countly_tls.tls_plan(tls_verify, ca_data)
             self.insecure = not self._verify
             self.verified = self._verify
-        self._base, self._mid = wire.request_head(
-            base, wire.host_header(scheme, self.host, self.port), user_agent)
         self._response = countly_http_response.Response()
         self.connections = 0
         self.exchanges = 0
@@ -75,7 +74,7 @@ class AsyncHTTPClient:
 
     # -- public ------------------------------------------------------------------------------
     async def exchange(self, method, path, body=None, content_type=None, max_body=None):
-        t0 = wire.now_ms()
+        reuse_deadline = wire.deadline(self.timeout_ms)
         self.truncated = False
         try:
             if self._open() and not self._idle_clean():
@@ -89,10 +88,10 @@ class AsyncHTTPClient:
             cap = self.max_body if max_body is None else int(max_body)
             if not self._open():
                 await self._connect(self.timeout_ms)
-                deadline = wire.add_ms(wire.now_ms(), self.timeout_ms)
+                deadline = wire.deadline(self.timeout_ms)
                 reused = False
             else:
-                deadline = wire.add_ms(t0, self.timeout_ms)
+                deadline = reuse_deadline
                 reused = True
             try:
                 return await self._within(self._roundtrip(req, method, cap), deadline)
@@ -193,7 +192,7 @@ class AsyncHTTPClient:
             except OSError as e:
                 if e.args[0] not in (errno.EINPROGRESS, errno.EAGAIN):
                     raise
-            await self._within(_writable(s), wire.add_ms(wire.now_ms(), budget_ms))
+            await self._within(_writable(s), wire.deadline(budget_ms))
             p = select.poll()
             p.register(s, select.POLLOUT)
             for _, ev in p.ipoll(0):

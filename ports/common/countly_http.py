@@ -43,9 +43,7 @@ import countly_http_response
 import countly_http_wire as wire
 
 _MP = sys.implementation.name == "micropython"
-_RECV_BUF = 2304        # receive buffer; also holds every GET the core sends (< 2000 + head)
-
-parse_url = wire.parse_url
+_RECV_BUF = 1024        # receive buffer; also holds a request that fits
 
 
 def pem_to_der_list(data):
@@ -68,7 +66,8 @@ class HTTPClient:
 
     def __init__(self, server_url, timeout_ms=10000, tls_verify=True, ca_data=None,
                  max_body=wire.MAX_BODY, user_agent=None):
-        scheme, self.host, self.port, base = wire.parse_url(server_url)
+        scheme, self.host, self.port, self._base, self._mid = wire.parse_url(server_url,
+                                                                             user_agent)
         self.scheme = scheme
         self.timeout_ms = int(timeout_ms)
         self.tls_verify = tls_verify
@@ -82,8 +81,6 @@ class HTTPClient:
             self._verify, self._bundle = countly_tls.tls_plan(tls_verify, ca_data)
             self.insecure = not self._verify
             self.verified = self._verify
-        self._base, self._mid = wire.request_head(
-            base, wire.host_header(scheme, self.host, self.port), user_agent)
         self._response = countly_http_response.Response()
         self.connections = 0      # TCP connections opened (for benchmarks)
         self.exchanges = 0        # completed request/response pairs
@@ -103,7 +100,7 @@ class HTTPClient:
         """Send one request; -> (status, retry_after_s or None, body bytes).
 
         Raises OSError on any failure, after closing the connection."""
-        t0 = wire.now_ms()
+        reuse_deadline = wire.deadline(self.timeout_ms)
         self.truncated = False
         try:
             if self._sock is not None and not self._idle_clean():
@@ -117,10 +114,10 @@ class HTTPClient:
             cap = self.max_body if max_body is None else int(max_body)
             if self._sock is None:
                 self._connect(self.timeout_ms)
-                deadline = wire.add_ms(wire.now_ms(), self.timeout_ms)
+                deadline = wire.deadline(self.timeout_ms)
                 reused = False
             else:
-                deadline = wire.add_ms(t0, self.timeout_ms)
+                deadline = reuse_deadline
                 reused = True
             try:
                 return self._roundtrip(req, method, cap, deadline)

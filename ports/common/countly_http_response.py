@@ -250,13 +250,15 @@ class Response:
                 self.retry_after = n if n >= 0 else None
 
 
+_NAMES = (b"content-length", b"transfer-encoding", b"connection", b"retry-after")
+
+
 def _wanted(b, s, c):
     # the header named b[s:c], any case: 1 content-length, 2 transfer-encoding,
     # 3 connection, 4 retry-after, 0 another one
-    for w, name in ((1, b"content-length"), (2, b"transfer-encoding"), (3, b"connection"),
-                    (4, b"retry-after")):
-        if _eq_ci(b, s, c, name):
-            return w
+    for w in range(4):
+        if _eq_ci(b, s, c, _NAMES[w]):
+            return w + 1
     return 0
 
 

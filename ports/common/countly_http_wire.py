@@ -13,21 +13,18 @@ MAX_BODY = 4096        # default cap of a response body kept in RAM
 
 
 # -- time and errors ----------------------------------------------------------------------------
-def now_ms():
-    # monotonic ms on both interpreters; read at call time
+def deadline(ms):
+    # the monotonic ms clock value `ms` from now (ticks on MicroPython: wrap-safe)
     if _MP:
-        return time.ticks_ms()
-    return int(time.monotonic() * 1000)
+        return time.ticks_add(time.ticks_ms(), ms)
+    return int(time.monotonic() * 1000) + ms
 
 
-def left_ms(deadline):
+def left_ms(when):
+    # ms until the deadline `when` (negative once passed)
     if _MP:
-        return time.ticks_diff(deadline, time.ticks_ms())
-    return deadline - now_ms()
-
-
-def add_ms(t, ms):
-    return time.ticks_add(t, ms) if _MP else t + ms
+        return time.ticks_diff(when, time.ticks_ms())
+    return when - int(time.monotonic() * 1000)
 
 
 def timed_out():
@@ -57,8 +54,11 @@ def is_reset(e):
 
 
 # -- request --------------------------------------------------------------------------------
-def parse_url(url):
-    """-> (scheme, host, port, base_path). base_path has no trailing slash."""
+def parse_url(url, user_agent=None):
+    """-> (scheme, host, port, base path bytes, the constant middle of every request head).
+
+    Checked once, at construction: ValueError for a URL (or User-Agent) no request can
+    carry."""
     if url.startswith("https://"):
         scheme, rest, port = "https", url[8:], 443
     elif url.startswith("http://"):
@@ -66,10 +66,7 @@ def parse_url(url):
     else:
         raise ValueError("unsupported URL scheme")
     i = rest.find("/")
-    if i < 0:
-        hostport, base = rest, ""
-    else:
-        hostport, base = rest[:i], rest[i:].rstrip("/")
+    hostport, base = (rest, "") if i < 0 else (rest[:i], rest[i:].rstrip("/"))
     host = hostport
     if hostport.startswith("["):          # [v6]:port
         j = hostport.find("]")
@@ -79,28 +76,15 @@ def parse_url(url):
     elif ":" in hostport:
         host, p = hostport.rsplit(":", 1)
         port = int(p)
-    if not host:
-        raise ValueError("no host in URL")
-    return scheme, host, port, base
-
-
-def host_header(scheme, host, port):
-    if ":" in host:
-        host = "[" + host + "]"
-    if port != (443 if scheme == "https" else 80):
-        host = "%s:%d" % (host, port)
-    return host.encode()
-
-
-def request_head(base_path, host_hdr, user_agent=None):
-    """-> (base path bytes, the constant middle of every request head), checked once."""
     for c in " \r\n":
-        if c in base_path or (c != " " and user_agent and c in user_agent):
-            raise ValueError("space or line break in URL path or User-Agent")
-    mid = b" HTTP/1.1\r\nHost: " + host_hdr + b"\r\nConnection: keep-alive\r\n"
+        if not host or c in hostport or c in base or (c != " " and c in (user_agent or "")):
+            raise ValueError("bad host, URL path or User-Agent")
+    if port != (443 if scheme == "https" else 80):
+        hostport = "%s:%d" % ("[" + host + "]" if ":" in host else host, port)
+    mid = b" HTTP/1.1\r\nHost: " + hostport.encode() + b"\r\nConnection: keep-alive\r\n"
     if user_agent:
         mid += b"User-Agent: " + user_agent.encode() + b"\r\n"
-    return base_path.encode(), mid
+    return scheme, host, port, base.encode(), mid
 
 
 def build_request(scratch, method, base, mid, path, body, content_type):
