@@ -29,48 +29,18 @@
 import errno
 import sys
 
-import countly_http_response
 import countly_http_wire as wire
 
 _MP = sys.implementation.name == "micropython"
 _RECV_BUF = 1024        # as countly_http
 
 
-class AsyncHTTPClient:
+class AsyncHTTPClient(wire.Client):
     """Keep-alive HTTP/1.1 client bound to one server URL, for asyncio."""
 
-    def __init__(self, server_url, timeout_ms=10000, tls_verify=True, ca_data=None,
-                 max_body=wire.MAX_BODY, user_agent=None):
-        scheme, self.host, self.port, self._base, self._mid = wire.parse_url(server_url,
-                                                                             user_agent)
-        self.scheme = scheme
-        self.timeout_ms = int(timeout_ms)
-        self.tls_verify = tls_verify
-        self.ca_data = ca_data
-        self.max_body = int(max_body)
-        self.insecure = False
-        self.verified = None
-        if scheme == "https":
-            import countly_tls
-
-            self._verify, self._bundle = countly_tls.tls_plan(tls_verify, ca_data)
-            self.insecure = not self._verify
-            self.verified = self._verify
-        self._response = countly_http_response.Response()
-        self.connections = 0
-        self.exchanges = 0
-        self.resends = 0
-        self.truncated = False
-        self._addr = None         # cached getaddrinfo result
-        self._ctx = None
-        self._sock = None         # MicroPython: the (TLS-wrapped) non-blocking socket
-        self._poll = None
-        self._reader = None       # CPython: asyncio streams
-        self._writer = None
-        self._buf = None
-        self._data = None         # CPython: the last chunk read (bytes)
-        self._pos = 0
-        self._end = 0
+    _reader = None        # CPython: asyncio streams
+    _writer = None
+    _data = None          # CPython: the last chunk read (bytes)
 
     # -- public ------------------------------------------------------------------------------
     async def exchange(self, method, path, body=None, content_type=None, max_body=None):
@@ -140,16 +110,6 @@ class AsyncHTTPClient:
     # -- connection ----------------------------------------------------------------------------
     def _open(self):
         return self._sock is not None or self._writer is not None
-
-    def _address(self):
-        if self._addr is None:
-            import socket
-
-            ai = socket.getaddrinfo(self.host, self.port, 0, socket.SOCK_STREAM)
-            if not ai:
-                raise OSError(errno.EHOSTUNREACH, "no address")
-            self._addr = ai[0]
-        return self._addr
 
     async def _context(self):
         if self.scheme != "https":

@@ -39,7 +39,6 @@ import errno
 import socket
 import sys
 
-import countly_http_response
 import countly_http_wire as wire
 
 _MP = sys.implementation.name == "micropython"
@@ -61,39 +60,10 @@ def _timeout_s(deadline):
     return left / 1000
 
 
-class HTTPClient:
+class HTTPClient(wire.Client):
     """Keep-alive HTTP/1.1 client bound to one server URL."""
 
-    def __init__(self, server_url, timeout_ms=10000, tls_verify=True, ca_data=None,
-                 max_body=wire.MAX_BODY, user_agent=None):
-        scheme, self.host, self.port, self._base, self._mid = wire.parse_url(server_url,
-                                                                             user_agent)
-        self.scheme = scheme
-        self.timeout_ms = int(timeout_ms)
-        self.tls_verify = tls_verify
-        self.ca_data = ca_data
-        self.max_body = int(max_body)
-        self.insecure = False
-        self.verified = None          # https: whether the certificate is checked
-        if scheme == "https":
-            import countly_tls
-
-            self._verify, self._bundle = countly_tls.tls_plan(tls_verify, ca_data)
-            self.insecure = not self._verify
-            self.verified = self._verify
-        self._response = countly_http_response.Response()
-        self.connections = 0      # TCP connections opened (for benchmarks)
-        self.exchanges = 0        # completed request/response pairs
-        self.resends = 0          # requests resent once on a new connection
-        self.truncated = False    # last body was cut at max_body
-        self._addr = None         # cached getaddrinfo result
-        self._ctx = None          # cached TLS context (built at the first connect)
-        self._sock = None
-        self._poll = None         # MicroPython: the poll object of the connection
-        self._buf = None          # receive buffer
-        self._pos = 0
-        self._end = 0
-        self._handshake = False   # CPython: TLS handshake still to do
+    _handshake = False    # CPython: TLS handshake still to do
 
     # -- public ----------------------------------------------------------------------------
     def exchange(self, method, path, body=None, content_type=None, max_body=None):
@@ -159,16 +129,11 @@ class HTTPClient:
     # -- connection --------------------------------------------------------------------------
     def _connect(self, budget_ms):
         self.close()
-        if self._addr is None:
-            ai = socket.getaddrinfo(self.host, self.port, 0, socket.SOCK_STREAM)
-            if not ai:
-                raise OSError(errno.EHOSTUNREACH, "no address")
-            self._addr = ai[0]
-        af, st, proto = self._addr[:3]
-        sock = socket.socket(af, st, proto)
+        addr = self._address()
+        sock = socket.socket(addr[0], addr[1], addr[2])
         try:
             sock.settimeout(budget_ms / 1000)
-            sock.connect(self._addr[-1])
+            sock.connect(addr[-1])
             self.connections += 1
             if self.scheme == "https":
                 if self._ctx is None:

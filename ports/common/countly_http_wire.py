@@ -1,15 +1,64 @@
-# countly_http_wire.py - what the sync and asyncio HTTP transports share, without socket I/O:
-# the server URL, the request bytes, and the deadline and error helpers. Inside the
-# transports EOFError means "the connection ended before any response byte". The response
-# parser is countly_http_response.py, the TLS policy countly_tls.py.
+# countly_http_wire.py - what the sync and asyncio HTTP transports share besides the socket
+# reads and writes: the client state (Client: server URL, TLS plan, counters, cached DNS),
+# the request bytes, and the deadline and error helpers. Inside the transports EOFError
+# means "the connection ended before any response byte". The response parser is
+# countly_http_response.py, the TLS policy countly_tls.py.
 
 import errno
 import sys
 import time
 
+import countly_http_response
+
 _MP = sys.implementation.name == "micropython"
 
 MAX_BODY = 4096        # default cap of a response body kept in RAM
+
+
+class Client:
+    """State both transports keep per server. Construction does no network I/O; a TLS
+    setting this runtime cannot honour raises ValueError (see countly_tls)."""
+
+    _addr = None          # cached getaddrinfo result: DNS once per client
+    _ctx = None           # TLS context, built at the first connect
+    _sock = None          # the connection
+    _poll = None          # MicroPython: the connection's poll object
+    _buf = None           # receive buffer (also holds a request that fits)
+    _pos = 0              # unread bytes are _buf[_pos:_end]
+    _end = 0
+
+    def __init__(self, server_url, timeout_ms=10000, tls_verify=True, ca_data=None,
+                 max_body=MAX_BODY, user_agent=None):
+        scheme, self.host, self.port, self._base, self._mid = parse_url(server_url,
+                                                                        user_agent)
+        self.scheme = scheme
+        self.timeout_ms = int(timeout_ms)
+        self.tls_verify = tls_verify
+        self.ca_data = ca_data
+        self.max_body = int(max_body)
+        self.insecure = False         # https with an unverified certificate
+        self.verified = None          # https: whether the certificate is checked
+        if scheme == "https":
+            import countly_tls
+
+            self._verify, self._bundle = countly_tls.tls_plan(tls_verify, ca_data)
+            self.insecure = not self._verify
+            self.verified = self._verify
+        self._response = countly_http_response.Response()
+        self.connections = 0          # TCP connections opened
+        self.exchanges = 0            # completed request/response pairs
+        self.resends = 0              # requests resent once on a new connection
+        self.truncated = False        # the last body was cut at max_body
+
+    def _address(self):
+        if self._addr is None:
+            import socket
+
+            ai = socket.getaddrinfo(self.host, self.port, 0, socket.SOCK_STREAM)
+            if not ai:
+                raise OSError(errno.EHOSTUNREACH, "no address")
+            self._addr = ai[0]
+        return self._addr
 
 
 # -- time and errors ----------------------------------------------------------------------------
