@@ -186,10 +186,17 @@ class AsyncHTTPClient(wire.Client):
             except OSError:
                 return False
             return True
-        r = self._reader
-        # CPython's StreamReader has no public "bytes waiting": its buffer is the one place
-        # where early bytes of a stray response would sit
-        return not (r.at_eof() or getattr(r, "_buffer", None) or self._writer.is_closing())
+        r, w = self._reader, self._writer
+        if r.at_eof() or w.is_closing() or getattr(r, "_buffer", None):
+            # CPython's StreamReader has no public "bytes waiting": its buffer is where
+            # bytes read while the loop ran would sit
+            return False
+        # bytes that arrived since the loop last ran are still in the socket (on TLS that
+        # may be housekeeping only: one needless reconnect, never a wrong answer)
+        import select
+
+        sock = w.get_extra_info("socket")
+        return sock is None or not select.select([sock], [], [], 0)[0]
 
     # -- exchange --------------------------------------------------------------------------------
     async def _within(self, coro, deadline):

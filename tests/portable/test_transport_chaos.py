@@ -170,35 +170,46 @@ def _modes():
     return modes
 
 
-def _chaos_sync(label, timeout_ms, fresh):
-    modes = _modes()
+def _steps(run, c, timeout_ms, fresh):
+    # The chaos run as a generator: it yields the exchange() arguments and is sent back the
+    # result or the OSError, so the sync and the asyncio runs share it.
     ctl("reset", "POST")
     ctl("force/ok", "POST")
+    for mode in _modes():
+        t = timeout_ms // 2 if fresh and mode in SLOW else timeout_ms
+        c.timeout_ms = t
+        if fresh:
+            c.close()
+        else:
+            k = run.next_id()
+            run.follow_up((yield ("GET", "/i?id=%d" % k)), k)     # kept alive now
+        ctl("queue/" + mode, "POST")
+        k = run.next_id()
+        t0 = now_ms()
+        got = yield ("GET", "/i?id=%d&rr=1" % k)
+        run.record(mode, k, got, c.truncated, since(t0), t)
+        if mode == "ok_late_smuggle":
+            time.sleep(0.2)          # the stray answer is on the idle connection now
+        k = run.next_id()
+        c.timeout_ms = timeout_ms
+        run.follow_up((yield ("POST", "/i", "id=%d&a=1" % k,
+                              "application/x-www-form-urlencoded")), k)
+
+
+def _chaos_sync(label, timeout_ms, fresh):
     run = _Chaos(label)
     c = sync_client(timeout_ms)
+    steps = _steps(run, c, timeout_ms, fresh)
     try:
-        for mode in modes:
-            t = timeout_ms // 2 if fresh and mode in SLOW else timeout_ms
-            c.timeout_ms = t
-            if fresh:
-                c.close()
-            else:
-                k = run.next_id()
-                run.follow_up(c.exchange("GET", "/i?id=%d" % k), k)   # kept alive now
-            ctl("queue/" + mode, "POST")
-            k = run.next_id()
-            t0 = now_ms()
+        args = next(steps)
+        while True:
             try:
-                got = c.exchange("GET", "/i?id=%d&rr=1" % k)
+                got = c.exchange(*args)
             except OSError as e:
                 got = e
-            run.record(mode, k, got, c.truncated, since(t0), t)
-            if mode == "ok_late_smuggle":
-                time.sleep(0.2)          # the stray answer is on the idle connection now
-            k = run.next_id()
-            c.timeout_ms = timeout_ms
-            run.follow_up(c.exchange("POST", "/i", "id=%d&a=1" % k,
-                                     "application/x-www-form-urlencoded"), k)
+            args = steps.send(got)
+    except StopIteration:
+        pass
     finally:
         c.close()
     run.verify_log()
@@ -207,36 +218,21 @@ def _chaos_sync(label, timeout_ms, fresh):
 def _chaos_aio(label, timeout_ms, fresh):
     import asyncio
 
-    modes = _modes()
-    ctl("reset", "POST")
-    ctl("force/ok", "POST")
     run = _Chaos(label)
     c = aio_client(timeout_ms)
+    steps = _steps(run, c, timeout_ms, fresh)
 
     async def main():
         try:
-            for mode in modes:
-                t = timeout_ms // 2 if fresh and mode in SLOW else timeout_ms
-                c.timeout_ms = t
-                if fresh:
-                    c.close()
-                else:
-                    k = run.next_id()
-                    run.follow_up(await c.exchange("GET", "/i?id=%d" % k), k)
-                ctl("queue/" + mode, "POST")
-                k = run.next_id()
-                t0 = now_ms()
+            args = next(steps)
+            while True:
                 try:
-                    got = await c.exchange("GET", "/i?id=%d&rr=1" % k)
+                    got = await c.exchange(*args)
                 except OSError as e:
                     got = e
-                run.record(mode, k, got, c.truncated, since(t0), t)
-                if mode == "ok_late_smuggle":
-                    await asyncio.sleep(0.2)
-                k = run.next_id()
-                c.timeout_ms = timeout_ms
-                run.follow_up(await c.exchange("POST", "/i", "id=%d&a=1" % k,
-                                               "application/x-www-form-urlencoded"), k)
+                args = steps.send(got)
+        except StopIteration:
+            pass
         finally:
             await c.aclose()
 

@@ -94,7 +94,7 @@ def test_right_ca_delivers_pem_and_der():
             assert not c.insecure and c.verified
             assert _exchange(c, k) == (200, None, chaos.ok_body(k))
     assert chaos.ctl("ids")["all"] == [str(i) for i in range(1, k + 1)]
-    # keep-alive over TLS
+    # keep-alive over TLS, sync and asyncio
     c = chaos.sync_client(3000, urls["https"], ca_data=pem)
     try:
         for i in range(3):
@@ -102,6 +102,18 @@ def test_right_ca_delivers_pem_and_der():
     finally:
         c.close()
     assert c.connections == 1
+    a = chaos.aio_client(3000, urls["https"], ca_data=pem)
+
+    async def three():
+        try:
+            for i in range(3):
+                assert (await a.exchange("GET", "/i?id=%d" % i))[0] == 200
+        finally:
+            await a.aclose()
+    import asyncio
+
+    asyncio.run(three())
+    assert a.connections == 1
 
 
 def test_host_name_mismatch_refused():
