@@ -203,3 +203,21 @@ def test_micropython_ca_bundle_file():
         else:
             os.putenv("SSL_CERT_FILE", env)
         os.remove(path)
+
+
+def test_stalled_handshake_bounded_by_the_deadline():
+    # https to a peer that takes the connection but never speaks TLS (the plain listener
+    # waits for a request head that never comes): the handshake is inside the deadline
+    if not chaos.url():
+        return chaos.skip("tls stall")
+    stall = chaos.url().replace("http://", "https://")
+    for c in _clients(stall, ca_data=_tls_file("ca.der")):
+        c.timeout_ms = 500
+        t0 = chaos.now_ms()
+        try:
+            _exchange(c, 1)
+            raise AssertionError("handshake completed with a plain HTTP peer")
+        except OSError:
+            pass
+        took = chaos.since(t0)
+        assert took <= 500 + chaos.SLACK_MS, took
