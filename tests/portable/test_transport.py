@@ -173,6 +173,32 @@ def test_get_and_post_bodies_byte_exact():
     assert c.connections == 1
 
 
+def test_path_and_body_types():
+    # str, bytes, bytearray and memoryview paths and bodies go out byte for byte (a non-ASCII
+    # str body as UTF-8), without the caller converting them
+    if not _server_url():
+        return _skip("types")
+    _reset()
+    c = _client()
+    query = "a=%C3%A9&b=1"
+    raw = "a=%C3%A9&b=\u00e9"
+    kinds = (lambda x: x, lambda x: x.encode(), lambda x: bytearray(x.encode()),
+             lambda x: memoryview(x.encode()))
+    try:
+        for make in kinds:
+            assert c.exchange("GET", make("/i?" + query), None, None)[0] == 200
+            assert c.exchange("POST", make("/i"), make(raw), "text/plain")[0] == 200
+    finally:
+        c.close()
+    import binascii
+    log = _stats()["log"]
+    assert len(log) == 8
+    for i in range(0, 8, 2):
+        assert log[i]["path"] == "/i?" + query, log[i]["path"]
+        assert binascii.unhexlify(log[i + 1]["body_hex"]) == raw.encode()
+        assert log[i + 1]["headers"]["content-length"] == str(len(raw.encode()))
+
+
 def test_chunked_response_decoded():
     if not _server_url():
         return _skip("chunked")
