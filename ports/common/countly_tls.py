@@ -1,14 +1,24 @@
 # countly_tls.py - the TLS policy of the HTTP transports: which certificates to trust, or why
-# none can be (imported only for https URLs).
+# none can be (imported only for https URLs; the same for the sync and asyncio clients).
 #
-# tls_verify False: encrypted, unverified (insecure). Otherwise the certificate and the host
-# name must verify or the connection is refused:
-#   CPython       ca_data (PEM str/bytes, DER bytes) or else the system store.
-#   MicroPython   ca_data, or else a system CA bundle file (SSL_CERT_FILE or CA_BUNDLES).
-#                 This mbedTLS build takes DER only, one certificate per load (loads add up),
-#                 so PEM is converted here; it checks the host name (IP SAN included) when
-#                 server_hostname is given, which the transports always do.
-# No CA at all -> ValueError at construction: never a silent downgrade.
+#   tls_verify=False     encrypted, not verified: transport.insecure is True (the core warns)
+#   otherwise            the certificate chain and the host name must verify, or the
+#                        connection is refused (OSError) before any request byte is sent.
+#                        The CA comes from:
+#     ca_data            that CA: PEM text or bytes (one or more certificates) or DER
+#     CPython            else the system store (ssl.create_default_context)
+#     MicroPython        else a CA bundle file: $SSL_CERT_FILE, or the first of CA_BUNDLES
+#                        that exists (the unix port on a Linux host has one; a board has none)
+#     nothing            ValueError when the transport is built: never a silent downgrade
+# Port defaults for tls_verify=None: the unix port verifies; the ESP32 port (no CA bundle)
+# verifies when ca_data is given and otherwise connects unverified with insecure=True, and
+# refuses tls_verify=True without ca_data (ValueError).
+#
+# MicroPython's mbedTLS (unix 1.29, mbedTLS 3.6): load_verify_locations takes DER only (PEM
+# is rejected as "invalid cert"), one certificate per call, and the calls add up; so PEM is
+# decoded here and a bundle is loaded certificate by certificate (144 system certificates:
+# ~150 ms, outside the Python heap). With CERT_REQUIRED and server_hostname it checks the
+# host name, DNS and IP SANs; a failed check raises ValueError, turned into OSError.
 
 import sys
 
