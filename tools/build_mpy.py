@@ -28,7 +28,7 @@ def _compile(src, target, source_name, opt):
 
 def build(out=None, opt=None):
     # build/mpy/countly_mp/*.mpy      the core package
-    # build/mpy/countly_http.mpy      the shared keep-alive HTTP client
+    # build/mpy/countly_http*.mpy     the shared HTTP clients (ports/common)
     # build/mpy/ports/<port>/countly_port.mpy
     out = out or os.path.join(ROOT, "build", "mpy")
     shutil.rmtree(out, ignore_errors=True)
@@ -37,7 +37,10 @@ def build(out=None, opt=None):
     for name in sorted(os.listdir(src)):
         if name.endswith(".py"):
             jobs.append((os.path.join(src, name), "countly_mp/" + name[:-3] + ".mpy"))
-    jobs.append((os.path.join(ROOT, "ports", "common", "countly_http.py"), "countly_http.mpy"))
+    common = os.path.join(ROOT, "ports", "common")
+    for name in sorted(os.listdir(common)):
+        if name.endswith(".py"):
+            jobs.append((os.path.join(common, name), name[:-3] + ".mpy"))
     for port in sorted(os.listdir(os.path.join(ROOT, "ports"))):
         p = os.path.join(ROOT, "ports", port, "countly_port.py")
         if os.path.exists(p):

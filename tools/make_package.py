@@ -4,16 +4,15 @@
 #   python tools/make_package.py [--check]     (--check: exit 1 when package.json is stale)
 #
 # Installs into the device's /lib (mip's default target): lib/countly_mp/*.py as
-# countly_mp/*.py, the shared HTTP client and the ESP32 port with its Wi-Fi helper. boot.py
-# and main.py are the app's, not the library's: tools/deploy.py copies those.
+# countly_mp/*.py, the shared HTTP transports (ports/common) and the ESP32 port with its Wi-Fi
+# helper. boot.py and main.py are the app's, not the library's: tools/deploy.py copies those.
 
 import json
 import os
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_EXTRA = (("countly_http.py", "ports/common/countly_http.py"),
-          ("countly_port.py", "ports/esp32/countly_port.py"),
+_EXTRA = (("countly_port.py", "ports/esp32/countly_port.py"),
           ("countly_wifi.py", "ports/esp32/countly_wifi.py"))
 
 
@@ -30,6 +29,9 @@ def package():
     core = sorted(n for n in os.listdir(os.path.join(ROOT, "lib", "countly_mp"))
                   if n.endswith(".py"))
     urls = [["countly_mp/" + n, "lib/countly_mp/" + n] for n in core]
+    common = sorted(n for n in os.listdir(os.path.join(ROOT, "ports", "common"))
+                    if n.endswith(".py"))
+    urls += [[n, "ports/common/" + n] for n in common]     # the HTTP transports
     urls += [[dst, src] for dst, src in _EXTRA]
     # relative URLs: mip resolves them against package.json's own URL (github: or http://)
     return {"urls": urls, "deps": [], "version": version()}

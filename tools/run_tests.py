@@ -78,16 +78,19 @@ def _run_one(heap, mod, test, env, timeout_s):
 
 def run_mp(heap, modules, timeout_s=300):
     from countly_receiver import Receiver
+    from hostile_server import HostileServer
     from scripted_server import ScriptedServer
 
     receiver = Receiver(apps={"APPKEY": None, "SALTED": "s3cr3t"}, db_path=":memory:")
     receiver.start(host="127.0.0.1", port=0)
     peer = ScriptedServer()
     peer.start()
+    hostile = HostileServer(seed=7).start()
     env = dict(os.environ)
     env["COUNTLY_TEST_RECEIVER"] = receiver.url
     env["COUNTLY_TEST_RECEIVER_TOKEN"] = receiver.token
     env["COUNTLY_TEST_SERVER"] = peer.url
+    env["COUNTLY_TEST_HOSTILE"] = hostile.url
     from build_mpy import build
 
     env["COUNTLY_MPY"] = build()[0]
@@ -120,6 +123,7 @@ def run_mp(heap, modules, timeout_s=300):
             print("micropython -X heapsize=%s %s: %d passed, %d failed (%.1f s)"
                   % (heap, mod, mod_passed, mod_failed, time.time() - t0), flush=True)
     finally:
+        hostile.stop()
         peer.stop()
         receiver.stop()
     return passed, failed

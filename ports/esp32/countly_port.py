@@ -55,7 +55,6 @@ class Platform:
         self._ntp_missing = False
         self._rtc_mem = None
         self.ntp_queries = 0      # NTP queries made (tests, diagnostics)
-        self.tls_warned = False
 
     # -- identity ----------------------------------------------------------
     def metrics(self):
@@ -217,23 +216,30 @@ class Platform:
 
     # -- network -----------------------------------------------------------
     def transport(self, server_url, timeout_ms, tls_verify=None, ca_data=None):
-        # Port default: verify when a CA certificate is given. There is no CA bundle on the
-        # board, so without ca_data an https connection is encrypted but unauthenticated.
-        if tls_verify is None:
-            tls_verify = ca_data is not None
-        if server_url.startswith("https") and not (tls_verify and ca_data is not None):
-            self._warn_tls()
+        # The board has no CA bundle. tls_verify None (default): verify when ca_data is
+        # given, else an https connection is encrypted but unverified and the transport says
+        # so (insecure=True; the core prints the warning). tls_verify=True without ca_data
+        # cannot be honoured: ValueError, never a silent downgrade.
         import countly_http
 
-        return countly_http.HTTPClient(server_url, timeout_ms, tls_verify=tls_verify,
-                                       ca_data=ca_data)
+        return countly_http.HTTPClient(server_url, timeout_ms,
+                                       **_tls_args(server_url, tls_verify, ca_data))
 
-    def _warn_tls(self):
-        if self.tls_warned:
-            return
-        self.tls_warned = True
-        print("W [Countly] [Platform] transport, TLS certificate NOT verified: "
-              "set Config(ca_data=<server CA, PEM or DER>) to verify")
+    def async_transport(self, server_url, timeout_ms, tls_verify=None, ca_data=None):
+        # asyncio twin of transport(), same TLS rule
+        import countly_aio_http
+
+        return countly_aio_http.AsyncHTTPClient(server_url, timeout_ms,
+                                                **_tls_args(server_url, tls_verify, ca_data))
+
+
+def _tls_args(server_url, tls_verify, ca_data):
+    if tls_verify is None:
+        tls_verify = ca_data is not None
+    if tls_verify and ca_data is None and server_url.startswith("https"):
+        raise ValueError("tls_verify=True needs ca_data (the server's CA certificate, PEM or "
+                         "DER): there is no CA bundle on the board")
+    return {"tls_verify": tls_verify, "ca_data": ca_data}
 
 
 class _RtcMemory:

@@ -7,14 +7,17 @@
 #
 # Transports (Platform.transport):
 #   default         countly_http.HTTPClient: HTTP/1.1 keep-alive, one
-#                   persistent connection, chunked bodies, TLS verified on
-#                   CPython by default (see countly_http.py for the policy).
+#                   persistent connection, chunked bodies, TLS verified by
+#                   default on CPython and MicroPython (see countly_http_wire.py
+#                   for the policy). async_transport() gives the asyncio twin
+#                   (countly_aio_http.AsyncHTTPClient).
 #   http="requests" RequestsTransport over micropython-lib `requests` (or
 #                   CPython requests if installed). It CANNOT keep connections
 #                   alive: released firmware's requests speaks HTTP/1.0 with
 #                   Connection: close, so every exchange opens a new TCP (and
 #                   TLS) connection; it also raises on chunked bodies and
-#                   never verifies certificates on MicroPython (lib#838).
+#                   never verifies certificates on MicroPython (lib#838), so
+#                   there https needs tls_verify=False.
 
 import errno
 import os
@@ -151,32 +154,58 @@ class Platform:
 
     # -- network -----------------------------------------------------------
     def transport(self, server_url, timeout_ms, tls_verify=True, ca_data=None):
+        # tls_verify None (the Config default) means verify: the host has a CA store (the
+        # system store on CPython, the system CA bundle file on MicroPython). Where nothing
+        # can verify, the transport raises ValueError here instead of connecting unverified.
         if tls_verify is None:
-            tls_verify = True  # the host has a CA store: verify unless told otherwise
+            tls_verify = True
         if self._http == "requests":
             return RequestsTransport(server_url, timeout_ms, tls_verify, ca_data)
         import countly_http
         return countly_http.HTTPClient(server_url, timeout_ms, tls_verify=tls_verify,
                                        ca_data=ca_data)
 
+    def async_transport(self, server_url, timeout_ms, tls_verify=True, ca_data=None):
+        # asyncio twin of transport(), same TLS policy; http="requests" has no asyncio form
+        if tls_verify is None:
+            tls_verify = True
+        import countly_aio_http
+        return countly_aio_http.AsyncHTTPClient(server_url, timeout_ms, tls_verify=tls_verify,
+                                                ca_data=ca_data)
+
 
 class RequestsTransport:
     """Same interface as countly_http.HTTPClient over `requests`.
 
     One connection per exchange (requests cannot keep alive); the response is
-    always closed, even when reading it fails, so sockets do not leak."""
+    always closed, even when reading it fails, so sockets do not leak. TLS: on
+    MicroPython requests never verifies certificates (lib#838), so https with
+    tls_verify=True raises ValueError here; on CPython it verifies with the
+    system store, and ca_data (which requests takes only as a file) raises
+    ValueError too. The body is cut at max_body after it was read whole."""
 
-    def __init__(self, server_url, timeout_ms, tls_verify=True, ca_data=None):
+    def __init__(self, server_url, timeout_ms, tls_verify=True, ca_data=None,
+                 max_body=4096):
         self.base = server_url.rstrip("/")
         self.timeout_ms = int(timeout_ms)
         self.tls_verify = tls_verify
         self.ca_data = ca_data
+        self.max_body = int(max_body)
         self.connections = 0
         self.exchanges = 0
-        # micropython-lib requests hard-codes CERT_NONE (lib#838)
-        self.verified = (not _MP) and bool(tls_verify) if server_url.startswith("https") else None
+        self.truncated = False
+        https = server_url.startswith("https")
+        self.insecure = https and tls_verify is False
+        if https and tls_verify is not False:
+            if _MP:
+                raise ValueError("http='requests' cannot verify TLS on MicroPython: use the "
+                                 "default transport or tls_verify=False")
+            if ca_data is not None:
+                raise ValueError("http='requests' cannot use ca_data: use the default "
+                                 "transport")
+        self.verified = (not self.insecure) if https else None
 
-    def exchange(self, method, path, body=None, content_type=None):
+    def exchange(self, method, path, body=None, content_type=None, max_body=None):
         import requests
         headers = {}
         if content_type:
@@ -185,9 +214,10 @@ class RequestsTransport:
             path = "/" + path
         kw = {"data": body, "headers": headers, "timeout": self.timeout_ms / 1000}
         if not _MP:
-            kw["verify"] = self.tls_verify
+            kw["verify"] = self.tls_verify is not False
         r = None
         self.connections += 1
+        self.truncated = False
         try:
             r = requests.request(method, self.base + path, **kw)
             status = int(r.status_code)
@@ -204,6 +234,10 @@ class RequestsTransport:
                     r.close()
                 except Exception:
                     pass
+        cap = self.max_body if max_body is None else int(max_body)
+        if len(data) > cap:
+            data = data[:cap]
+            self.truncated = True
         self.exchanges += 1
         return status, _retry_after(ra), data
 
