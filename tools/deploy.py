@@ -32,7 +32,9 @@ _PREPARE = ("import os\n"
             "        pass\n"
             "for d, names in (('/lib/countly_mp', os.listdir('/lib/countly_mp')),\n"
             "                 ('/lib', ('countly_http.py', 'countly_port.py',\n"
-            "                           'countly_wifi.py'))):\n"
+            "                           'countly_wifi.py', 'countly_aio_http.py',\n"
+            "                           'countly_http_response.py', 'countly_http_wire.py',\n"
+            "                           'countly_tls.py'))):\n"
             "    for n in names:\n"
             "        if n.endswith('.py'):\n"
             "            try:\n"
@@ -58,7 +60,9 @@ def bundle(mpy, port):
     core = sorted(n[:-3] for n in os.listdir(os.path.join(ROOT, "lib", "countly_mp"))
                   if n.endswith(".py"))
     files = [(os.path.join(mpy, "countly_mp", n + ".mpy"), ":lib/countly_mp/") for n in core]
-    files.append((os.path.join(mpy, "countly_http.mpy"), ":lib/"))
+    for n in sorted(os.listdir(os.path.join(ROOT, "ports", "common"))):
+        if n.endswith(".py"):  # the HTTP transports
+            files.append((os.path.join(mpy, n[:-3] + ".mpy"), ":lib/"))
     for n in sorted(os.listdir(os.path.join(ROOT, "ports", port))):
         if n.endswith(".py"):   # countly_port plus helpers such as countly_wifi
             files.append((os.path.join(mpy, "ports", port, n[:-3] + ".mpy"), ":lib/"))

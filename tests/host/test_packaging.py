@@ -138,7 +138,9 @@ def test_deploy_dry_run_commands():
                   if n.endswith(".py"))
     assert steps[1] == ["cp"] + [os.path.join(mpy, "countly_mp", n) for n in core] \
         + [":lib/countly_mp/"]
-    assert steps[2] == ["cp", os.path.join(mpy, "countly_http.mpy"),
+    assert steps[2] == ["cp"] + [os.path.join(mpy, n) for n in (
+        "countly_aio_http.mpy", "countly_http.mpy", "countly_http_response.mpy",
+        "countly_http_wire.mpy", "countly_tls.mpy")] + [
                         os.path.join(mpy, "ports", "esp32", "countly_port.mpy"),
                         os.path.join(mpy, "ports", "esp32", "countly_wifi.mpy"), ":lib/"]
     assert steps[3] == ["cp", os.path.join(ROOT, "boot.py"), ":boot.py"]

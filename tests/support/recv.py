@@ -17,7 +17,7 @@ def _call(method, path, body=None):
 
     if body is not None:
         path += "?token=" + (os.getenv("COUNTLY_TEST_RECEIVER_TOKEN") or "")
-    c = HTTPClient(url(), 10000)
+    c = HTTPClient(url(), 10000, max_body=1 << 20)  # table reads can be large
     try:
         data = None if body is None else json.dumps(body).encode()
         status, _, answer = c.exchange(method, path, data,
