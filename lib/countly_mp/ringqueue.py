@@ -118,6 +118,12 @@ class RingQueue:
                 pos += 1  # a part without its start: remnant of a dropped or damaged item
                 continue
             if seq <= after:
+                # Jump over it only when its last part is there: a torn item's slots after
+                # the tear hold newer items (the head moved on past the tear at the reboot).
+                if np > 1:
+                    z = self._rec(pos + np - 1) if pos + np <= head else None
+                    if not z or z[0] != np - 1 or z[3] != seq:
+                        np = 1
                 pos += np
                 continue
             if pos + np > head:
@@ -158,6 +164,8 @@ class RingQueue:
         for c in (0, 1):
             for j in range(0, self._bs // ESZ, step):
                 self._rd(self._c0 + c, j * ESZ, self._buf)
+                if self._buf == self._ff:
+                    continue  # erased: most of a cursor sector, one comparison
                 for k in range(step):
                     e = check_entry(self._buf, k * ESZ, self._seed)
                     if e is None:

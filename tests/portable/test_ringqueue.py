@@ -286,9 +286,18 @@ def test_device_errors_leave_the_queue_consistent():
     s = q.peek()[0]
     q.ack(s)
     assert len(q) == n - 1
+    dev.fail = "prog"  # a torn item, then more items after it in the same sector
+    try:
+        q.append(_data(50, 150))
+        raise AssertionError("no OSError")
+    except OSError:
+        pass
+    q.append(_data(51, 20))
     seqs = [x for x, _ in q.items()]
     q2 = RingQueue(dev, 0, 8, capacity=100, max_item=300)
-    assert [x for x, _ in q2.items()] == seqs and q2.corrupt >= 1  # the torn record
+    assert [x for x, _ in q2.items()] == seqs and q2.corrupt >= 1  # the torn records
+    q2.append(_data(52, 300))  # the head follows the last programmed slot, not the first free
+    assert [x for x, _ in q2.items()] == seqs + [seqs[-1] + 1]
     _ok(dev)
 
 

@@ -11,6 +11,8 @@
 # Power cut: arm(k) makes the k-th program or erase from now the last one. It is torn in a
 # mode drawn from the device's own seeded generator (.torn tells which):
 #   program  "prefix" the first m bytes programmed, byte m partly (some of its bits), rest not
+#            "suffix" the bytes from m on programmed, byte m-1 partly, the first ones not (a
+#                     chip may program the chunks of a page in any order)
 #            "bits"   a random subset of the bits to clear cleared, everywhere
 #            "none"   nothing reached the cells;  "all"  done, but the call never returned
 #   erase    "prefix" the first m bytes erased;  "bits"  random bits set back to 1
@@ -25,6 +27,7 @@ from xorshift import XorShift
 
 MP = sys.implementation.name == "micropython"
 _POOL = [None]
+_EMODES = ("prefix", "bits", "none", "all")
 
 
 def _buffer(size):
@@ -72,7 +75,8 @@ class NorBlock:
         self.cut_at = 0
         self.dead = False
         self.fired = False
-        self.torn = None
+        self.torn = None  # torn mode of the last cut
+        self.cut_kind = None  # "program" or "erase"
         self.rng = XorShift(seed)
         self._exc = OSError(5)  # raised after the cut: needs no heap
 
@@ -89,12 +93,14 @@ class NorBlock:
         self.dead = False
         self.fired = False
 
-    def _cut(self):
+    def _cut(self, kind):
         self.ops += 1
         if self.cut_at and self.ops >= self.cut_at:
             self.cut_at = 0
             self.dead = self.fired = True
-            self.torn = ("prefix", "bits", "none", "all")[self.rng.below(4)]
+            self.cut_kind = kind
+            modes = ("prefix", "suffix", "bits", "none", "all") if kind == "program" else _EMODES
+            self.torn = modes[self.rng.below(len(modes))]
             return True
         return False
 
@@ -109,10 +115,9 @@ class NorBlock:
     def _put(self, a, b):
         if self.f is None:
             self.data[a : a + len(b)] = b
-        else:
+        else:  # no flush: the "reboot" is in this process (and MicroPython's flush is fsync)
             self.f.seek(a)
             self.f.write(b)
-            self.f.flush()
 
     def flip(self, a, bit):
         # Bit rot: flips one bit behind the device's back (no rules, no counters).
@@ -148,7 +153,7 @@ class NorBlock:
             self.violations += 1
             raise OSError(5)
         out = bytearray(old)
-        if self._cut():
+        if self._cut("program"):
             self._tear(out, new, self.torn)
             self._put(a, out)
             raise self._exc
@@ -166,10 +171,29 @@ class NorBlock:
                 out[i] &= new[i] | rng.below(256)
             return
         m = n if mode == "all" else (0 if mode == "none" else rng.below(n + 1))
+        if mode == "suffix":
+            for i in range(m, n):
+                out[i] &= new[i]
+            if m:
+                out[m - 1] &= new[m - 1] | rng.below(256)
+            return
         for i in range(m):
             out[i] &= new[i]
         if mode == "prefix" and m < n:
             out[m] &= new[m] | rng.below(256)
+
+    def _tear_erase(self, a, mode):
+        if mode == "none":
+            return
+        m = self.bs if mode == "all" else self.rng.below(self.bs + 1)
+        for c in range(0, self.bs, 256):  # 256 bytes at a time: small allocations only
+            b = bytearray(self._get(a + c, 256))
+            for i in range(256):
+                if mode == "bits":
+                    b[i] |= self.rng.below(256)
+                elif c + i < m:
+                    b[i] = 0xFF
+            self._put(a + c, b)
 
     def _legal(self, old, new):
         o = int.from_bytes(old, "little")
@@ -191,17 +215,8 @@ class NorBlock:
             if self.dead:
                 raise self._exc
             a = arg * self.bs
-            if self._cut():
-                mode = self.torn
-                if mode != "none":
-                    b = bytearray(self._get(a, self.bs))
-                    m = self.bs if mode == "all" else self.rng.below(self.bs + 1)
-                    for i in range(self.bs):
-                        if mode == "bits":
-                            b[i] |= self.rng.below(256)
-                        elif i < m:
-                            b[i] = 0xFF
-                    self._put(a, b)
+            if self._cut("erase"):
+                self._tear_erase(a, self.torn)
                 raise self._exc
             for i in range(0, self.bs, 256):
                 self._put(a + i, self._ff)
