@@ -5,8 +5,9 @@
 #   "<HHHHI" magic, part, nparts, total_len, seq | payload, 0xFF padded | crc32 u32
 # Cursor entry (16 bytes, append-only in the two cursor sectors):
 #   "<HHII" magic, 0, acked, hi | crc32 u32
-# Both crcs are seeded with the region's geometry (first block, block count, record size),
-# so records left by another layout of the partition never pass as ours. The crc is the last
+# Both crcs are seeded with the region's geometry (first block, block count, record size) and
+# the owner's tag (the store folder, one per app key), so records left by another layout of
+# the partition or by another app key never pass as ours. The crc is the last
 # field and covers every other byte: a torn program (some bits of the record still 1) fails it,
 # and so does an erased slot (all 0xFF; the magic alone already rules it out).
 
@@ -21,8 +22,11 @@ OVERHEAD = HSZ + 4  # header + crc
 ESZ = 16  # cursor entry size
 
 
-def seed(first, nblocks, rs):
-    return binascii.crc32(struct.pack("<HHII", MAGIC, rs, first, nblocks)) & 0xFFFFFFFF
+def seed(first, nblocks, rs, tag=None):
+    s = binascii.crc32(struct.pack("<HHII", MAGIC, rs, first, nblocks))
+    if tag:
+        s = binascii.crc32(tag, s)
+    return s & 0xFFFFFFFF
 
 
 def encode_record(buf, off, rs, part, nparts, total, seq, data, pos, sd, ff):
@@ -71,10 +75,12 @@ def check_entry(b, off, sd):
 
 
 def split(nblocks, eq_percent=50):
-    # ((rq_first, rq_blocks), (eq_first, eq_blocks)) of a partition of nblocks sectors.
-    # Each region keeps its own two cursor sectors. The event queue takes eq_percent of the
-    # ring sectors (at least 4), the request queue the rest: see docs/ring.md for why.
+    # ((rq_first, rq_blocks), (eq_first, eq_blocks)) of a partition of nblocks sectors, or
+    # None when it is too small for two rings of at least 4 sectors (12 sectors, 48 KiB).
+    # Each region keeps its own two cursor sectors; the event queue takes eq_percent of the
+    # ring sectors, the request queue the rest: see docs/ring.md for why.
     ring = nblocks - 4
-    eq = max(4, ring * eq_percent // 100)
-    rq = ring - eq
-    return ((0, rq + 2), (rq + 2, eq + 2))
+    eq = min(ring - 4, max(4, ring * eq_percent // 100))
+    if eq < 4:
+        return None
+    return ((0, ring - eq + 2), (ring - eq + 2, eq + 2))
