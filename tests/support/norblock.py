@@ -231,9 +231,11 @@ class FastBlock:
     def __init__(self, bs=4096, n=64):
         self.bs = bs
         self.n = n
-        self.data = bytearray(b"\xff" * (bs * n))
-        self._mv = memoryview(self.data)
         self._ffb = b"\xff" * bs
+        self.data = bytearray(bs * n)  # filled in place: no second image-sized copy
+        for b in range(n):
+            self.data[b * bs : b * bs + bs] = self._ffb
+        self._mv = memoryview(self.data)
         self.reads = self.progs = self.erases = 0
 
     def readblocks(self, blk, buf, off=0):
