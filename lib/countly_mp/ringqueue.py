@@ -287,10 +287,12 @@ class RingQueue(RingWalk):
         self._persist(seq)
         pos = self._tail
         h = self._hint
+        walk = True
         if h is not None and h[2] is not None and h[0] <= seq:
-            pos = h[1]
+            pos = h[1]  # the items read since the tail: no need to read them again
             self._n -= h[2]
-        while True:
+            walk = h[0] < seq  # seqs only grow: nothing after it can be <= seq
+        while walk:
             r = self._item(pos, self._acked, False)
             if r is None or r[0] > seq:
                 break

@@ -130,10 +130,9 @@ class _Run:
             return
         j = self.rng.below(min(len(self.ms), 4 if self.rng.below(4) else 12))
         how = self.rng.below(3)
-        if how == 0:
+        if how == 0:  # the sender's way (then an ack of one or more)
             s, b = self.q.peek()
             assert s == self.ms[0] and _key(b) == self.mk[0], "peek"
-            j = 0
         elif how == 1:
             i = 0
             for s, b in self.q.items(limit=j + 1):
@@ -270,7 +269,7 @@ class _Run:
 def _check(seed, geo):
     s = _Run(seed, *geo).run(CUTS)
     print("ring powercut seed %d %r: %r" % (seed, geo, s))
-    assert s["append"] > CUTS // 3 and s["ack"] > CUTS // 10 and s["erase"] > 5
+    assert s["append"] > CUTS // 3 and s["ack"] >= CUTS // 12 and s["erase"] > 5
     assert len(s["torn"]) == 5
 
 

@@ -206,6 +206,11 @@ def test_ack_after_items_and_peek_hints():
     assert [s for s, _ in q.items(after=18)] == list(range(19, 31))
     q = RingQueue(dev, 0, 10, capacity=100, max_item=600)
     assert len(q) == 12 and q.peek() == (19, _data(18, 280))
+    q.ack(21)  # beyond the one item peeked: 19, 20 and 21 go
+    assert len(q) == 9 and q.peek()[0] == 22
+    assert [s for s, _ in q.items(limit=2)] == [22, 23]
+    q.ack(25)  # beyond the two items read
+    assert len(q) == 5 and [s for s, _ in q.items()] == [26, 27, 28, 29, 30]
 
 
 def test_drop_oldest_frees_a_sector_durably():
