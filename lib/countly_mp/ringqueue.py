@@ -247,6 +247,19 @@ class RingQueue(RingWalk):
         self._hint = (r[0], r[3], 1)
         return (r[0], bytes(r[1]))
 
+    def peek_into(self, buf):
+        # The oldest item copied into buf (a writable buffer): -> (seq, length) or None, with
+        # no allocation the size of the item. ValueError when it does not fit.
+        if self._n == 0:
+            return None
+        r = self._item(self._tail, self._acked, buf)
+        if r is None:
+            self._n = 0
+            return None
+        self._tail = r[2]
+        self._hint = (r[0], r[3], 1)
+        return (r[0], r[1])
+
     def items(self, after=None, limit=None):
         # Do not append, ack or drop while iterating.
         a = self._acked if after is None or after < self._acked else after

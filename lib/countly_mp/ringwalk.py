@@ -80,7 +80,9 @@ class RingWalk:
 
     def _item(self, pos, after, want):
         # First complete item with seq > after at or beyond position pos, below the head:
-        # (seq, data or None, start, end) or None. Broken records are skipped.
+        # (seq, data, start, end) or None. Broken records are skipped. want: True -> data is
+        # a new bytearray; a writable buffer -> the item is copied into it (ValueError when
+        # it does not fit) and data is its length; False -> data is None, nothing copied.
         head = self._head
         pay = self._pay
         mv = self._mv
@@ -111,8 +113,13 @@ class RingWalk:
                 continue
             tot = h[2]
             out = None
-            if want:
+            if want is True:
                 out = bytearray(tot)
+            elif want is not False:
+                if tot > len(want):
+                    raise ValueError("item larger than the buffer")
+                out = want
+            if out is not None:
                 n = min(pay, tot)
                 out[0:n] = mv[12 : 12 + n]
             j = 1
@@ -120,12 +127,14 @@ class RingWalk:
                 h = self._rec(pos + j)
                 if not h or h[0] != j or h[1] != np or h[3] != seq:
                     break
-                if want:
+                if out is not None:
                     p = j * pay
                     n = min(pay, tot - p)
                     out[p : p + n] = mv[12 : 12 + n]
                 j += 1
             if j == np:
+                if out is not None and want is not True:
+                    out = tot  # peek_into: the length; the bytes are in the caller's buffer
                 return (seq, out, pos, pos + np)
             if h is not False:
                 self._damage(pos)  # incomplete (a damaged record counts itself when reached)

@@ -131,7 +131,12 @@ class _Run:
         j = self.rng.below(min(len(self.ms), 4 if self.rng.below(4) else 12))
         how = self.rng.below(3)
         if how == 0:  # the sender's way (then an ack of one or more)
-            s, b = self.q.peek()
+            if self.rng.below(2):
+                s, b = self.q.peek()
+            else:  # into the payload buffer: appends are done with it by now
+                buf = _payload(0, self.q.max_item)  # a memoryview of max_item bytes
+                s, n = self.q.peek_into(buf)
+                b = bytes(buf[0:n])
             assert s == self.ms[0] and _key(b) == self.mk[0], "peek"
         elif how == 1:
             i = 0
