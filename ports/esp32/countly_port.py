@@ -12,7 +12,6 @@
 #   session_memory()   RTC slow memory (survives deep sleep and WDT resets, not power-on),
 #                      so the per-report session state costs no flash writes
 #   ram()              (current_kb, total_kb) of the Python heap, for crash reports
-#   make_queue()       RingQueues on a raw `countly` data partition when there is one
 #
 # Nothing happens at import or construction: machine, network and ntptime are imported on
 # first use, so the module also imports (and is tested) on the unix port with fake modules.
