@@ -61,6 +61,10 @@ def main(argv=None):
     if vfs < 0x40000:
         ap.error("that leaves the filesystem %d KiB: too little" % (vfs // 1024))
     rq, eq = split(size // 4096, a.eq_percent)
+    if eq[1] - 2 < 8:
+        print("# WARNING: the event ring gets %d sectors: fewer than the 8 that hold one batch "
+              "of 100 events;\n# events would be dropped before they are sent (docs/ring.md, "
+              "Sizing). Give it more room.\n" % (eq[1] - 2))
     p = "--chip %s --port %s" % (a.chip, a.port)
     print("""# countly partition for a %(mb)d MiB %(chip)s:
 #   offset 0x%(off)06X, %(kb)d KiB (%(blocks)d sectors of 4 KiB)
