@@ -33,8 +33,12 @@ class Platform:
 
     def __init__(self, config=None, tz_minutes=None, resume_sessions=True, storage_root=None,
                  ntp_host=None, ntp_resync_s=86400, rtc_memory=True, wlan=None,
-                 time_ns=None, epoch_year=None):
+                 time_ns=None, epoch_year=None, ring_label="countly", ring_eq_percent=50):
         self._config = config
+        # Queues on a raw data partition with this label when the partition table has one
+        # (docs/ring.md); None: always LittleFS. ring_eq_percent: the event queue's share.
+        self._ring_label = ring_label
+        self._ring_eq = ring_eq_percent
         if tz_minutes is None:
             tz_minutes = _config_get(config, "tz_minutes")
         self._tz = int(tz_minutes or 0)   # no tz database on a board: UTC unless told
@@ -213,6 +217,36 @@ class Platform:
         except OSError:
             pass              # EEXIST; anything worse shows when the core opens a file
         return root
+
+    def make_queue(self, name, capacity, max_item, store=None):
+        # Core hook: a RingQueue for "rq"/"eq" in its share of the `countly` data partition,
+        # or None (no such partition, or too small): the core then uses LittleFS.
+        if not self._ring_label:
+            return None
+        try:
+            import esp32
+
+            parts = esp32.Partition.find(esp32.Partition.TYPE_DATA, label=self._ring_label)
+        except (ImportError, AttributeError):
+            return None   # not an ESP32 firmware
+        if not parts:
+            return None
+        from countly_mp.ringformat import split
+        from countly_mp.ringqueue import RingQueue
+
+        dev = parts[0]
+        regions = split(dev.ioctl(4, 0), self._ring_eq)
+        tag = getattr(store, "dir", None)
+        try:
+            if regions is None:
+                raise ValueError("%d sectors" % dev.ioctl(4, 0))
+            first, n = regions[1 if name == "eq" else 0]
+            return RingQueue(dev, first, n, capacity=capacity, max_item=max_item,
+                             tag=tag.encode() if tag else None)
+        except ValueError as e:
+            print("W [Countly] [Platform] make_queue, partition %r too small for %s (%s): "
+                  "using LittleFS" % (self._ring_label, name, e))
+            return None
 
     # -- network -----------------------------------------------------------
     def transport(self, server_url, timeout_ms, tls_verify=None, ca_data=None):

@@ -34,12 +34,20 @@ _LOGGING_LEVELS = (0, 40, 30, 20, 10, 5)  # logging.ERROR ... DEBUG, and 5 for v
 class Platform:
     name = "unix"
 
-    def __init__(self, config=None, storage_root=None, http=None):
+    def __init__(self, config=None, storage_root=None, http=None, queue=None, ring_path=None,
+                 ring_blocks=None):
         self._config = config
         self._storage_root = storage_root
         if http is None:
             http = _config_get(config, "http")
         self._http = http or "keepalive"
+        # queue="ring" (or COUNTLY_QUEUE=ring): RingQueues in a pre-allocated block file,
+        # ring_path (COUNTLY_RING_PATH, default <storage root>/ring.img) of ring_blocks 4 KiB
+        # blocks (COUNTLY_RING_BLOCKS, default 64); otherwise the core's file queues.
+        self._queue = queue
+        self._ring_path = ring_path
+        self._ring_blocks = ring_blocks
+        self._ring_dev = None
 
     # -- identity ----------------------------------------------------------
     def metrics(self):
@@ -151,6 +159,24 @@ class Platform:
         root = root.rstrip("/") or "/"
         _makedirs(root)
         return root
+
+    def make_queue(self, name, capacity, max_item, store=None):
+        # Core hook: a RingQueue for "rq"/"eq" when the ring is selected, else None.
+        if (self._queue or os.getenv("COUNTLY_QUEUE")) != "ring":
+            return None
+        import countly_blockfile
+
+        if self._ring_dev is None:
+            path = (self._ring_path or os.getenv("COUNTLY_RING_PATH")
+                    or self.storage_root() + "/ring.img")
+            blocks = int(self._ring_blocks or os.getenv("COUNTLY_RING_BLOCKS") or 64)
+            self._ring_dev = countly_blockfile.BlockFile(path, blocks)
+        try:
+            return countly_blockfile.ring_queue(self._ring_dev, name, capacity, max_item, store)
+        except ValueError as e:
+            print("W [Countly] [Platform] make_queue, no ring for %s (%s): using files"
+                  % (name, e))
+            return None
 
     # -- network -----------------------------------------------------------
     def transport(self, server_url, timeout_ms, tls_verify=True, ca_data=None):
