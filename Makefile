@@ -8,7 +8,9 @@ STAMP := $(VENV)/.installed-$(shell cksum requirements-dev.txt | cut -d' ' -f1)
 
 .PHONY: setup test test-host test-mp demo mpy bench lint clean
 
-$(STAMP): requirements-dev.txt
+# The stamp's name carries the checksum of requirements-dev.txt: a change of its content makes
+# a new stamp (a new .venv), a newer timestamp alone (a fresh checkout) does not.
+$(STAMP): | requirements-dev.txt
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements-dev.txt
