@@ -42,6 +42,14 @@ def _nothing(*args, **kwargs):
 _UNAVAILABLE = _Unavailable()  # made at import: building one later could itself fail
 
 
+async def _none():
+    return None
+
+
+async def _zero():
+    return 0
+
+
 class Countly:
     def __init__(self, config, platform=None):
         if not isinstance(config, Config):
@@ -105,11 +113,7 @@ class Countly:
         # -> True: a request was delivered; False: an exchange failed; None: nothing sent.
         if not self.ready or self._stopped:
             return None
-        service = getattr(self.platform, "service", None)
-        if service is not None:
-            self.safely("service", service)  # the port's own housekeeping, e.g. NTP
-        self.safely("session", self._session_timer)
-        self.safely("events", self._events_timer)
+        self.timers()
         try:
             outcome = self.sender.step()
         except Exception as e:
@@ -124,6 +128,42 @@ class Countly:
             if getattr(self, name).corrupt:
                 self.log.notice(name, ERROR, _M, "tick", "%s: %d damaged records on flash "
                                 "skipped (status()['corrupt'])", name, getattr(self, name).corrupt)
+
+    def timers(self):
+        service = getattr(self.platform, "service", None)
+        if service is not None:
+            self.safely("service", service)  # the port's own housekeeping, e.g. NTP
+        self.safely("session", self._session_timer)
+        self.safely("events", self._events_timer)
+
+    # asyncio (docs/api.md): coroutines from aio.py, loaded on first use. Each wrapper hands
+    # back something awaitable even when aio.py cannot load, so `await` never raises.
+    def atick(self):
+        try:
+            from .aio import atick
+
+            return atick(self)
+        except Exception as e:
+            self.internal_error(_M, "atick", e)
+            return _none()
+
+    def aflush(self):
+        try:
+            from .aio import aflush
+
+            return aflush(self)
+        except Exception as e:
+            self.internal_error(_M, "aflush", e)
+            return _zero()
+
+    def run(self, period_ms=1000):
+        try:
+            from .aio import run
+
+            return run(self, period_ms)
+        except Exception as e:
+            self.internal_error(_M, "run", e)
+            return _none()
 
     def safely(self, what, fn):
         try:

@@ -33,6 +33,7 @@ class Sender:
     def __init__(self, core):
         self._core = core
         self._transport = None
+        self._atransport = None  # the asyncio transport, made on the first atick()
         self._buf = None
         self._wait_from = 0
         self._wait_ms = 0  # while > 0, no send until ticks since _wait_from reach it
@@ -59,6 +60,28 @@ class Sender:
                 core.server_url, cfg.http_timeout * 1000, cfg.tls_verify, cfg.ca_data)
         return self._transport
 
+    def aopen(self):
+        if self._atransport is None:
+            core = self._core
+            cfg = core.config
+            self._atransport = core.platform.async_transport(
+                core.server_url, cfg.http_timeout * 1000, cfg.tls_verify, cfg.ca_data)
+        return self._atransport
+
+    def aclose(self):
+        t = self._atransport
+        self._atransport = None
+        if t is not None:
+            try:
+                t.close()
+            except Exception:
+                pass
+
+    def release(self, job):
+        # The exchange of `job` is over, answered or not (cancelled): the buffer is free.
+        if self._buf is not None and self._buf.owner is self:
+            self._buf.owner = None
+
     def server_changed(self):
         # set_server_url: close the old connection; a pause for the old server no longer applies.
         self.close()
@@ -74,6 +97,7 @@ class Sender:
                 t.close()
             except Exception:
                 pass
+        self.aclose()
 
     # ---- cooldown ----
     def wait_left_ms(self, explicit=False):
@@ -114,8 +138,8 @@ class Sender:
         core = self._core
         while self._unacked is None and self.ready(explicit):
             buf = self._buf
-            if buf.owner is not None and buf.owner is not self:
-                return None  # another instance's request is in flight (asyncio): next time
+            if buf.owner is not None:
+                return None  # a request is in flight (asyncio, or another instance): next time
             seq = through = 0
             try:
                 got = buf.load(core.request_queue)
@@ -245,14 +269,18 @@ class Sender:
         if job is None:
             return None
         try:
-            status, retry_after, answer = self.open().exchange(job[2], job[3], job[4], job[5])
-        except Exception as e:
-            # OSError: network down, refused, reset, timed out, malformed answer; anything
-            # else is a transport bug, handled the same way so the request is kept.
-            if not isinstance(e, OSError):
-                self._core.internal_error(_M, "exchange", e)
-            return self.finish(job, 0, None, None, e)
-        return self.finish(job, status, retry_after, answer)
+            try:
+                status, retry_after, answer = self.open().exchange(job[2], job[3], job[4],
+                                                                   job[5])
+            except Exception as e:
+                # OSError: network down, refused, reset, timed out, malformed answer; anything
+                # else is a transport bug, handled the same way so the request is kept.
+                if not isinstance(e, OSError):
+                    self._core.internal_error(_M, "exchange", e)
+                return self.finish(job, 0, None, None, e)
+            return self.finish(job, status, retry_after, answer)
+        finally:
+            self.release(job)
 
     # ---- acks, drops and poison ----
     def _ack(self, seq, through):

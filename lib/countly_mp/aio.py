@@ -1,0 +1,80 @@
+# aio.py - the asyncio face of the SDK: atick(), aflush(), run(). The same queue, policy and
+# guarantees as tick()/flush(): only the exchange differs, awaited on the port's asyncio
+# transport so the app's loop keeps running while the network is slow, down or hostile. Loaded
+# only by apps that use it (asyncio itself is imported here, never by the rest of the core).
+
+import asyncio
+
+from .compat import MICROPYTHON
+from .sender import DROP, OK
+
+_M = "Countly"
+
+
+async def _exchange(core, job):
+    s = core.sender
+    try:
+        t = s.aopen()
+        status, retry_after, answer = await t.exchange(job[2], job[3], job[4], job[5])
+    except Exception as e:
+        # Cancelled (CancelledError is a BaseException and passes through: the request is
+        # then simply sent again later) or failed: the request stays first in line.
+        s.aclose()
+        if not isinstance(e, OSError):
+            core.internal_error(_M, "aexchange", e)
+        return s.finish(job, 0, None, None, e)
+    return s.finish(job, status, retry_after, answer)
+
+
+async def atick(core):
+    # tick() with the exchange awaited. -> True delivered, False failed, None nothing sent.
+    if not core.ready or core._stopped:
+        return None
+    core.timers()
+    try:
+        job = core.sender.prepare()
+    except Exception as e:
+        core.internal_error(_M, "atick", e)
+        return None
+    if job is None:
+        return None
+    try:
+        return await _exchange(core, job) == OK
+    finally:
+        core.sender.release(job)
+
+
+async def aflush(core):
+    # flush() with each exchange awaited. -> requests delivered.
+    if not core.ready:
+        return 0
+    core.log.i(_M, "aflush")
+    core.safely("flush events", core.batcher.close)
+    delivered = 0
+    while True:
+        try:
+            job = core.sender.prepare(True)
+        except Exception as e:
+            core.internal_error(_M, "aflush", e)
+            return delivered
+        if job is None:
+            return delivered
+        try:
+            outcome = await _exchange(core, job)
+        finally:
+            core.sender.release(job)
+        if outcome == OK:
+            delivered += 1
+        elif outcome != DROP:
+            return delivered
+
+
+async def run(core, period_ms=1000):
+    # atick() about once a period until stop(); what an asyncio app starts with create_task().
+    core.log.i(_M, "run")
+    while not core._stopped:
+        await atick(core)
+        if MICROPYTHON:
+            await asyncio.sleep_ms(period_ms)
+        else:
+            await asyncio.sleep(period_ms / 1000)
