@@ -36,7 +36,7 @@ def finish_merge(core):
     if last is None or not bytes(split_record(last[1])[1]).endswith(tail):
         if not core.enqueue([("old_device_id", old)]):
             return False  # the mark stays: the next start queues it
-    core.set_device_id(core.current_id, core.device_id_type)
+    set_device_id(core, core.current_id, core.device_id_type)
     return True
 
 
@@ -74,17 +74,17 @@ def change(core, new_id, merge=False):
             return enable_temporary(core)
         if core.device_id_type == dmod.DeviceIdType.TEMPORARY_ID:
             # Leaving temporary mode: held requests are re-stamped with this ID when sent.
-            core.set_device_id(new_id, dmod.DeviceIdType.DEVELOPER_SUPPLIED)
+            set_device_id(core, new_id, dmod.DeviceIdType.DEVELOPER_SUPPLIED)
             return True
         if merge:
             old = core.current_id
             core.flush_events()  # what was recorded so far belongs to the old ID
             core.user_save()
-            core.set_device_id(new_id, dmod.DeviceIdType.DEVELOPER_SUPPLIED, old)
+            set_device_id(core, new_id, dmod.DeviceIdType.DEVELOPER_SUPPLIED, old)
             finish_merge(core)
             return True
         was_active = end_for_change(core)
-        core.set_device_id(new_id, dmod.DeviceIdType.DEVELOPER_SUPPLIED)
+        set_device_id(core, new_id, dmod.DeviceIdType.DEVELOPER_SUPPLIED)
         begin_after_change(core, was_active)
         return True
     except Exception as e:
@@ -100,9 +100,32 @@ def enable_temporary(core):
         if core.device_id_type == dmod.DeviceIdType.TEMPORARY_ID:
             return True
         was_active = end_for_change(core)
-        core.set_device_id(dmod.TEMP_ID, dmod.DeviceIdType.TEMPORARY_ID)
+        set_device_id(core, dmod.TEMP_ID, dmod.DeviceIdType.TEMPORARY_ID)
         begin_after_change(core, was_active)
         return True
     except Exception as e:
         core.internal_error(_D, "enable_temporary", e)
         return False
+
+
+def set_device_id(core, value, kind, merge_from=None):
+    dmod.save(core.store, value, kind, merge_from)
+    core.current_id = value
+    core.device_id_type = kind
+    core._merge_from = merge_from
+
+
+def stop(core):
+    # End of the app's use of the SDK: the automatic session ends, the open view and the event
+    # batch close, user properties are saved, the connection closes. The queues stay readable:
+    # flush() after stop() still delivers what is left.
+    core.log.i(_M, "stop")
+    if not core.config.manual_sessions:
+        core.safely("stop session", core.sessions.end_now)
+    views = core.__dict__.get("views")
+    if views is not None:
+        core.safely("stop view", views.session_end)
+    core.safely("stop events", core.batcher.close)
+    core.safely("stop user", core.user_save)
+    core._stopped = True
+    core.sender.close()

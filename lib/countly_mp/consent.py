@@ -61,7 +61,7 @@ class ConsentApi:
                 if core.consent_has(f) != given and f not in changed:
                     if not given:
                         self._stopping(f)
-                    core.set_consent(f, given)
+                    core._consents[f] = given
                     changed.append(f)
             if changed:
                 self.send_state()
@@ -104,7 +104,7 @@ class ConsentApi:
         # The consents given in Config (groups expanded) go to the server as the full state.
         core = self._core
         for f in self._expand(core.config.consents):
-            core.set_consent(f, True)
+            core._consents[f] = True
         self.send_state()
 
     def send_state(self):

@@ -50,6 +50,10 @@ async def _zero():
     return 0
 
 
+def _false():
+    return False
+
+
 class Countly:
     def __init__(self, config, platform=None):
         if not isinstance(config, Config):
@@ -130,54 +134,62 @@ class Countly:
                                 "skipped (status()['corrupt'])", name, getattr(self, name).corrupt)
 
     def timers(self):
+        # The port's housekeeping (NTP on an ESP32), the session update, the event batch's
+        # age: each guarded on its own.
         service = getattr(self.platform, "service", None)
         if service is not None:
-            self.safely("service", service)  # the port's own housekeeping, e.g. NTP
-        self.safely("session", self._session_timer)
-        self.safely("events", self._events_timer)
-
-    # asyncio (docs/api.md): coroutines from aio.py, loaded on first use. Each wrapper hands
-    # back something awaitable even when aio.py cannot load, so `await` never raises.
-    def atick(self):
+            self.safely("service", service)
         try:
-            from .aio import atick
-
-            return atick(self)
+            if self.sessions.due():
+                self.sessions.update_now()
         except Exception as e:
-            self.internal_error(_M, "atick", e)
-            return _none()
+            self.internal_error(_M, "session", e)
+        try:
+            if self.batcher.due():
+                self.batcher.close()
+        except Exception as e:
+            self.internal_error(_M, "events", e)
+
+    # Cold entry points live in modules loaded on first use (aio.py, admin.py, report.py):
+    # an app that never calls them never holds their bytecode. If the module cannot load
+    # (MemoryError) the call answers `fallback()` instead of raising; the asyncio ones then
+    # still hand back something awaitable.
+    def _via(self, module, name, fallback, *args):
+        try:
+            mod = __import__("countly_mp." + module, None, None, [name])
+            return getattr(mod, name)(self, *args)
+        except Exception as e:
+            self.internal_error(_M, name, e)
+            return fallback()
+
+    def atick(self):
+        return self._via("aio", "atick", _none)
 
     def aflush(self):
-        try:
-            from .aio import aflush
-
-            return aflush(self)
-        except Exception as e:
-            self.internal_error(_M, "aflush", e)
-            return _zero()
+        return self._via("aio", "aflush", _zero)
 
     def run(self, period_ms=1000):
-        try:
-            from .aio import run
+        return self._via("aio", "run", _none, period_ms)
 
-            return run(self, period_ms)
-        except Exception as e:
-            self.internal_error(_M, "run", e)
-            return _none()
+    def status(self):
+        # What the SDK knows about delivery, for code (the one-line notices say it to people).
+        return self._via("report", "status", self._essentials)
+
+    def _essentials(self):
+        return {"ready": self.ready, "init_error": self.init_error}
+
+    def set_server_url(self, url):
+        return self._via("admin", "set_server_url", _false, url)
+
+    def stop(self):
+        if self.ready and not self._stopped:
+            self._via("admin", "stop", _none)
 
     def safely(self, what, fn):
         try:
             fn()
         except Exception as e:
             self.internal_error(_M, "tick " + what, e)
-
-    def _session_timer(self):
-        if self.sessions.due():
-            self.sessions.update_now()
-
-    def _events_timer(self):
-        if self.batcher.due():
-            self.batcher.close()
 
     def flush(self):
         # Events become requests, then requests are sent until the queue is empty or a send
@@ -208,41 +220,6 @@ class Countly:
         except Exception as e:
             self.internal_error(_M, "pending", e)
             return 0
-
-    def status(self):
-        # What the SDK knows about delivery, for code (the one-line notices say it to people).
-        try:
-            from .report import status
-
-            return status(self)
-        except Exception as e:  # MemoryError loading admin.py: the essentials still answer
-            self.internal_error(_M, "status", e)
-            return {"ready": self.ready, "init_error": self.init_error}
-
-    def set_server_url(self, url):
-        try:
-            from .admin import set_server_url
-
-            return set_server_url(self, url)
-        except Exception as e:
-            self.internal_error(_M, "set_server_url", e)
-            return False
-
-    def stop(self):
-        if not self.ready or self._stopped:
-            return None
-        self.log.i(_M, "stop")
-        if not self.config.manual_sessions:
-            self.safely("stop session", self.sessions.end_now)
-        views = self.__dict__.get("views")
-        if views is not None:
-            self.safely("stop view", views.session_end)
-        self.safely("stop events", self.batcher.close)
-        self.safely("stop user", self.user_save)
-        # The queues stay readable: flush() after stop() may still deliver what is left.
-        self._stopped = True
-        self.sender.close()
-        return None
 
     # ---- internal services used by the feature modules ----
     def accepting(self, module, function):
@@ -276,19 +253,10 @@ class Countly:
         self.trimmed += 1
         self.log.notice(module, WARNING, module, function, message, *args)
 
-    def set_device_id(self, value, kind, merge_from=None):
-        dmod.save(self.store, value, kind, merge_from)
-        self.current_id = value
-        self.device_id_type = kind
-        self._merge_from = merge_from
-
     def consent_has(self, feature):
         if not self.config.require_consent:
             return True
         return self._consents.get(feature, False)
-
-    def set_consent(self, feature, given):
-        self._consents[feature] = given
 
     def can_send(self):
         # Requests recorded in temporary ID mode wait for a real ID; just after boot, requests
@@ -303,21 +271,6 @@ class Countly:
         for k in self.config.metrics:
             m[k] = self.config.metrics[k]
         return dumps(m)
-
-    def location_params(self, begin):
-        # The location module, when loaded, owns location; without it, init values go with the
-        # first begin_session and an opted-out device sends an empty location.
-        feature = self.__dict__.get("location")
-        if feature is not None:
-            return feature.params(begin)
-        cfg = self.config
-        if cfg.disable_location or not self.consent_has("location"):
-            return [("location", "")] if begin else []
-        gps = cfg.location_gps
-        if isinstance(gps, (list, tuple)):
-            gps = "%s,%s" % (gps[0], gps[1])
-        return [("country_code", cfg.location_country_code), ("city", cfg.location_city),
-                ("location", gps), ("ip_address", cfg.location_ip)]
 
     def user_save(self):
         feature = self.__dict__.get("user")

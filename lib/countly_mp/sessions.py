@@ -56,7 +56,7 @@ class Sessions:
         self._since = core.clock.ticks()
         self._carry_ms = 0
         params = [("begin_session", "1"), ("metrics", core.metrics_json())]
-        params.extend(core.location_params(True))
+        params.extend(_location(core))
         core.enqueue(params)
         self._save()
         return True
@@ -127,3 +127,20 @@ class Sessions:
         self._since = core.clock.ticks()
         core.log.i(_M, "resume", "session continued after deep sleep")
         return True
+
+
+def _location(core):
+    # Location params for a begin_session. The location module, when loaded, owns location;
+    # without it, init values go with the first begin_session and an opted-out device sends an
+    # empty location.
+    feature = core.__dict__.get("location")
+    if feature is not None:
+        return feature.params(True)
+    cfg = core.config
+    if cfg.disable_location or not core.consent_has("location"):
+        return [("location", "")]
+    gps = cfg.location_gps
+    if isinstance(gps, (list, tuple)):
+        gps = "%s,%s" % (gps[0], gps[1])
+    return [("country_code", cfg.location_country_code), ("city", cfg.location_city),
+            ("location", gps), ("ip_address", cfg.location_ip)]
