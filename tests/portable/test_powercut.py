@@ -57,7 +57,7 @@ def _check(got, model, op, new):
 def _run(seed, cuts):
     rng = XorShift(seed)
     # File-backed on MicroPython: the image stays out of the 128 KiB heap the queue runs in.
-    disk = Disk(4096, 10, tmpdir("flash") + "/image")
+    disk = Disk(4096, 16, tmpdir("flash") + "/image")
     disk.format()
     dev = disk.dev
     fs, d = disk.mount()

@@ -7,10 +7,11 @@
 #
 # Power cut: arm(k) makes the k-th device operation from now (read, program or erase) the
 # last one. A program or erase in flight is half done (the first half of the bytes change),
-# then the device is dead: MicroPython raises once at the cut, after which every call
-# returns an error code (-5, LFS_ERR_IO) without allocating, because littlefs may call us
-# from a file finaliser while the heap is locked. littlefs-python callbacks are `noexcept`,
-# so on CPython the cut is signalled by the error code only.
+# then the device is dead: every call from the cut on returns an error code (-5, LFS_ERR_IO)
+# without allocating (littlefs may call us from a file finaliser while the heap is locked).
+# Never an exception: one raised inside littlefs would jump out of it half-way, e.g. leave
+# a half-opened file whose finaliser later commits garbage to the next mount of the image,
+# which no real power cut can do.
 
 import sys
 
@@ -54,7 +55,6 @@ class _Faults:
         self.cut_at = 0  # absolute op number of the cut; 0 = never
         self.dead = False
         self.fired = False
-        self._exc = OSError(5)  # preallocated: raising it does not need the heap
 
     def arm(self, k):
         self.cut_at = self.ops + k
@@ -105,7 +105,7 @@ class RAMBlockDev(_Faults):
         if self.dead:
             return _EIO
         if self._tick():
-            raise self._exc
+            return _EIO
         self.reads += 1
         a = blk * self.bs + off
         try:
@@ -125,9 +125,7 @@ class RAMBlockDev(_Faults):
             off = 0
         cut = self._tick()
         self._prog(blk * self.bs + off, buf, cut)
-        if cut:
-            raise self._exc
-        return 0
+        return _EIO if cut else 0
 
     def ioctl(self, op, arg):
         if op == 4:
@@ -139,9 +137,7 @@ class RAMBlockDev(_Faults):
                 return _EIO
             cut = self._tick()
             self._erase(arg, cut)
-            if cut:
-                raise self._exc
-            return 0
+            return _EIO if cut else 0
         if self.dead and op == 3:
             return _EIO
         return 0
@@ -161,7 +157,7 @@ class FileBlockDev(RAMBlockDev):
         if self.dead:
             return _EIO
         if self._tick():
-            raise self._exc
+            return _EIO
         self.reads += 1
         self.f.seek(blk * self.bs + off)
         self.f.readinto(buf)
@@ -295,6 +291,12 @@ try:
 
         def rename(self, a, b):
             return self._do(self.lfs.rename, a, b)
+
+        def statvfs(self, path):
+            bs = self.lfs.cfg.block_size
+            n = self.lfs.block_count
+            free = n - self._do(lambda: self.lfs.used_block_count)
+            return (bs, bs, n, free, free, 0, 0, 0, 0, 255)
 
         def stat(self, path):
             st = self._do(self.lfs.stat, path)
