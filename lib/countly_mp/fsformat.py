@@ -4,14 +4,15 @@
 #   "<HBBII" magic C5 51, kind 1, 0, seq, payload length n | payload | crc32 u32 of header and
 #   payload. Variable length: a 150-byte event costs 166 bytes. The magic bytes start no ASCII
 #   text, which lets a reader find the next record after damage.
-# Stamp, 16 bytes: "<4sIII" tag, a, b, crc32 of the first 12 bytes. Used as
+# Stamp, 20 bytes: "<4sIIII" tag, a, b, c, crc32 of the first 16 bytes. Used as
 #   segment header (first bytes of every segment file): b"CQS2", first seq, the acked seq when
-#     the segment was created (evidence of progress if both cursor slots are lost);
-#   cursor slot: b"CQC2", acked seq, next seq. Small enough for LittleFS to keep inside its
-#     directory entry: no data block, no erase of its own;
-#   checked small file: b"CKF1", length, crc32 of the data | data.
+#     the segment was created (evidence of progress if both cursor slots are lost), the seq of
+#     the newest item before it (a segment gone missing in between shows as a gap);
+#   cursor slot: b"CQC2", acked seq, the newest item's seq when written, 0. Small enough for
+#     LittleFS to keep inside its directory entry: no data block, no erase of its own;
+#   checked small file: b"CKF1", length, crc32 of the data, 0 | data.
 # binascii.crc32 is unsigned on both runtimes.
-# Sizes used by the readers and writers: record header 12, record overhead 16, stamp 16.
+# Sizes used by the readers and writers: record header 12, record overhead 16, stamp 20.
 
 import binascii
 import struct
@@ -40,19 +41,20 @@ def unpack_rec(buf):
     return (seq, n) if m == 0x51C5 and kind == 1 and zero == 0 else None
 
 
-def stamp(m, a, b):
-    s = bytearray(16)
-    struct.pack_into("<4sIII", s, 0, m, a, b, 0)
-    struct.pack_into("<I", s, 12, binascii.crc32(memoryview(s)[0:12]))
+def stamp(m, a, b, c=0):
+    s = bytearray(20)
+    struct.pack_into("<4sIIII", s, 0, m, a, b, c, 0)
+    struct.pack_into("<I", s, 16, binascii.crc32(memoryview(s)[0:16]))
     return s
 
 
 def unstamp(m, data):
-    # (a, b) of a stamp with magic m, or None when missing, short, of another kind or damaged.
-    if data is None or len(data) < 16:
+    # (a, b, c) of a stamp with magic m, or None when missing, short, of another kind or
+    # damaged.
+    if data is None or len(data) < 20:
         return None
-    t, a, b, c = struct.unpack_from("<4sIII", data, 0)
-    return (a, b) if t == m and c == binascii.crc32(memoryview(data)[0:12]) else None
+    t, a, b, c, k = struct.unpack_from("<4sIIII", data, 0)
+    return (a, b, c) if t == m and k == binascii.crc32(memoryview(data)[0:16]) else None
 
 
 def checked(data):
@@ -62,5 +64,5 @@ def checked(data):
 def parse_checked(data):
     # The data of a checked file, or None when it is damaged.
     h = unstamp(b"CKF1", data)
-    data = bytes(memoryview(data)[16:])
-    return data if h is not None and h == (len(data), binascii.crc32(data)) else None
+    data = bytes(memoryview(data)[20:])
+    return data if h is not None and h == (len(data), binascii.crc32(data), 0) else None

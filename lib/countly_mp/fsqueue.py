@@ -34,7 +34,7 @@ import struct
 
 from .compat import const, is_missing
 from .fsformat import as_nospc, is_nospc, pack_rec, stamp
-from .fsseg import Reader, load, lost
+from .fsseg import Reader, load, lost, scan, walk
 from .store import Reserve, close_quietly, makedirs, remove_quietly
 
 _MAX_ITEM = const(5184)  # one request of the request budget and its flag line
@@ -45,8 +45,9 @@ _SIZE = const(3)
 _SEEN = const(4)
 _LOST = const(5)
 _LOFF = const(6)
+_HEAD = const(7)
 _OVER = const(16)  # record overhead, stamp (fsformat.py)
-_SSZ = const(16)
+_SSZ = const(20)
 
 
 class FsQueue:
@@ -125,17 +126,23 @@ class FsQueue:
         self._n = 0
 
     def _gc(self, tail=False):
-        # Deletes consumed segments. The newest one only once the cursor holds its last seq
-        # (else a restart could hand out its seqs again); the tail only when asked: space is
-        # wanted, or it is full.
+        # Deletes consumed segments, each only once the cursor holds its last seq: a segment
+        # never goes missing unexplained (a restart tells a deleted file from a consumed one)
+        # and its seqs are never handed out again. The tail only when asked: space is wanted,
+        # or it is full.
         freed = False
         while self._segs:
             s = self._segs[0]
-            if s[_LAST] > self._acked or s is self._segs[-1] and s[_LAST] > self._dur:
+            if s[_LAST] > self._acked or s is self._tail and not tail:
                 break
-            if s is self._tail:
-                if not tail:
+            if s[_LAST] > self._dur:  # consumed by the cap, in memory only so far
+                try:
+                    self._put_cursor(self._acked)
+                except OSError as e:
+                    if not is_nospc(e):
+                        raise
                     break
+            if s is self._tail:
                 self._close_tail()
                 self._tail = None
             if not remove_quietly(self._fs, s[_PATH]):
@@ -173,7 +180,7 @@ class FsQueue:
     def _put_cursor(self, acked):
         # Both slots, in place ("r+b"): a full disk cannot lose the old value to a truncation
         # first. Full storage: the reserve is given up once for it, then OSError(ENOSPC).
-        b = stamp(b"CQC2", acked, self._next)
+        b = stamp(b"CQC2", acked, self._segs[-1][_LAST] if self._segs else acked)
         for i in (0, 1):
             p = self._dir + "/c%d" % i
             retry = True
@@ -210,7 +217,8 @@ class FsQueue:
             if t is None:
                 path = self._dir + "/t%08x" % seq
                 f = self._open(path, "wb")
-                f.write(stamp(b"CQS2", seq, self._acked))
+                f.write(stamp(b"CQS2", seq, self._acked,
+                              self._segs[-1][_LAST] if self._segs else self._acked))
             elif f is None:
                 f = self._open(t[_PATH], "ab")
             self._tf = f
@@ -247,7 +255,7 @@ class FsQueue:
             self._next = seq + 1
             raise
         if t is None:
-            t = [seq, seq, path, _SSZ, 0, None, -1]  # a segment, fields as in fsseg.py
+            t = [seq, seq, path, _SSZ, 0, None, -1, 1]  # a segment, fields as in fsseg.py
             self._segs.append(t)
             self._tail = t
         off = t[_SIZE]
@@ -278,37 +286,6 @@ class FsQueue:
         self._n += 1
         return seq
 
-    def _walk(self, s, off, prev, after, read):
-        try:
-            f = self._open(s[_PATH], "rb")
-        except OSError as e:
-            if not is_missing(e):
-                raise
-            if s[_SEEN] >= 0:  # deleted under us: all its items are lost, counted once
-                self._rd.corrupt += 1
-                s[_SEEN] = -1
-                s[_LOST] = [[s[_FIRST], s[_LAST]]]
-                self._count()
-            return None
-        before = self._rd.corrupt
-        try:
-            r = self._rd.walk(f, s, off, prev, after, read)
-        finally:
-            f.close()
-        if self._rd.corrupt != before:
-            self._count()  # damage found: fewer items than the seqs say
-        return r
-
-    def _scan(self, s, after):
-        # (seq, None, start, end) of the newest whole item of s with seq > after, or None.
-        r = None
-        w = (s[_FIRST] - 1, 0, 0, _SSZ)
-        while True:
-            w = self._walk(s, w[3], w[0], max(w[0], after), False)
-            if w is None:
-                return r
-            r = w
-
     def _find(self, after, read, start):
         # (segment, seq, data, start, end) of the first whole item with seq > after.
         for s in self._segs:
@@ -318,7 +295,7 @@ class FsQueue:
                 if start is not None and start[0] == s[_FIRST] and start[2] <= after:
                     off = start[1]
                     prev = start[2]
-                r = self._walk(s, off, prev, after, read)
+                r = walk(self, s, off, prev, after, read)
                 if r is not None:
                     return (s,) + r
         return None
@@ -355,10 +332,10 @@ class FsQueue:
                 break
             r = None
             if s[_LOFF] >= _SSZ:  # a tail: its newest record's offset is known
-                r = self._walk(s, s[_LOFF], s[_LAST] - 1, self._acked, False)
-            r = r or self._scan(s, self._acked)
+                r = walk(self, s, s[_LOFF], s[_LAST] - 1, self._acked, False)
+            r = r or scan(self, s, self._acked)
             if r is not None:
-                return self._walk(s, r[2], r[0] - 1, r[0] - 1, True)[0:2]
+                return walk(self, s, r[2], r[0] - 1, r[0] - 1, True)[0:2]
         return None
 
     def ack(self, seq):

@@ -23,10 +23,11 @@ _SIZE = const(3)  # bytes in the file, -1 until known
 _SEEN = const(4)  # bytes up to which damage has been counted
 _LOST = const(5)  # None, or [[a, b], ...]: seqs found unreadable
 _LOFF = const(6)  # offset of the record holding _LAST, -1 when unknown
+_HEAD = const(7)  # 1 once its header has been checked
 _OPEN = const(0xFFFFFFFF)
 _HSZ = const(12)  # record header, record overhead, stamp (fsformat.py)
 _OVER = const(16)
-_SSZ = const(16)
+_SSZ = const(20)
 
 
 def lost(seg, start, end):
@@ -51,7 +52,7 @@ class Reader:
             self.corrupt += 1
             if a <= b:
                 seg[_LOST] = (seg[_LOST] or []) + [[a, b]]
-        seg[_SEEN] = max(seg[_SEEN], end)
+        seg[_SEEN] = max(seg[_SEEN], end, off + 1)
 
     def rec(self, f, off, size):
         # (seq, end) of a whole, undamaged record at byte off, or None.
@@ -103,11 +104,6 @@ class Reader:
         if seg[_SIZE] < 0:
             seg[_SIZE] = f.seek(0, 2)
         size = seg[_SIZE]
-        if seg[_SEEN] < _SSZ and size:  # the segment header, checked when first read (an
-            f.seek(0)  # empty file is a cut between a tail's creation and its first write)
-            h = unstamp(b"CQS2", f.read(_SSZ))
-            self.corrupt += h is None or h[0] != seg[_FIRST]
-            seg[_SEEN] = _SSZ
         off = max(off, _SSZ)
         last = seg[_LAST]
         while prev < last:
@@ -144,6 +140,50 @@ class Reader:
         return None
 
 
+def walk(q, s, off, prev, after, read):
+    # Reader.walk on segment s of queue q, its file opened and closed here. A file deleted
+    # under the queue: all its items lost, counted once. The segment header is checked when
+    # the segment is first read (not while it is indexed at open).
+    try:
+        f = q._open(s[_PATH], "rb")
+    except OSError as e:
+        if not is_missing(e):
+            raise
+        if s[_SEEN] >= 0:
+            q._rd.corrupt += 1
+            s[_SEEN] = -1
+            s[_LOST] = [[s[_FIRST], s[_LAST]]]
+            q._count()
+        return None
+    before = q._rd.corrupt
+    try:
+        if not s[_HEAD] and s in q._segs and f.seek(0, 2):  # empty: a cut before its 1st write
+            f.seek(0)
+            h = unstamp(b"CQS2", f.read(_SSZ))
+            i = q._segs.index(s)
+            # A segment before it gone missing (deleted, unlisted) leaves a gap here.
+            low = max(q._acked, q._segs[i - 1][_LAST] if i else 0)
+            q._rd.corrupt += h is None or h[0] != s[_FIRST] or h[2] > low
+            s[_HEAD] = 1
+        r = q._rd.walk(f, s, off, prev, after, read)
+    finally:
+        f.close()
+    if q._rd.corrupt != before:
+        q._count()  # damage found: fewer items than the seqs say
+    return r
+
+
+def scan(q, s, after):
+    # (seq, None, start, end) of the newest whole item of s with seq > after, or None.
+    r = None
+    w = (s[_FIRST] - 1, 0, 0, _SSZ)
+    while True:
+        w = walk(q, s, w[3], w[0], max(w[0], after), False)
+        if w is None:
+            return r
+        r = w
+
+
 def read(q, path, n):
     try:
         f = q._open(path, "rb")
@@ -161,9 +201,10 @@ def load(q):
     # Opening a queue: its state rebuilt from what is on storage. The segments are the truth.
     # Sealed segments are known from their names alone (first and last seq); the tail, which a
     # restart may have cut short, is read whole. The acked seq is the best of the two cursor
-    # slots, and never less than the evidence the segments hold: nothing older than the oldest
-    # segment is waiting (segments are deleted only once consumed), and when both slots are
-    # unreadable, the newest segment's header says what was acked when it was created.
+    # slots; when both are unreadable, what the newest segment's header says was acked when it
+    # was created. A segment is deleted only once the cursor holds its last seq, so a gap is
+    # damage: before a segment (its header names the newest item before it; checked when it
+    # is first read) or at the end (the cursor names the newest item when it was written).
     # Left-overs are tidied: tails with nothing readable (a cut before their first write)
     # removed, older or damaged tails sealed, out-of-order segments counted and removed.
     best = None
@@ -175,8 +216,9 @@ def load(q):
             q._rd.corrupt += raw is not None  # a damaged slot
             continue
         best = v[0] if best is None else max(best, v[0])
-        nxt = max(nxt, v[1])
+        nxt = max(nxt, v[1] + 1)
     segs = []
+    clean = q._rd.corrupt
     names = q._fs.listdir(q._dir)
     try:
         names += ["/" + name for name in q._fs.listdir(q._dir + "/s")]  # made at 1st seal
@@ -192,23 +234,28 @@ def load(q):
                 continue
             if a <= z:
                 segs.append([a, z, q._dir + ("/s" if name[0] == "/" else "/") + name,
-                             -1, 0, None, -1])
+                             -1, 0, None, -1, 0])
         elif len(name) == 9 and name[0] == "t":
             try:
-                s = [int(name[1:], 16), 0, q._dir + "/" + name, -1, 0, None, -1]
+                s = [int(name[1:], 16), 0, q._dir + "/" + name, -1, 0, None, -1, 0]
             except ValueError:
                 continue
             # A tail left by the last run, read whole to find its last item. Clean: nothing
             # damaged, nothing after its last record.
             before = q._rd.corrupt
             s[_LAST] = _OPEN
-            r = q._scan(s, s[_FIRST] - 1)
-            if r is None:  # nothing readable: a cut before its first write
+            r = scan(q, s, s[_FIRST] - 1)
+            if q._rd.corrupt != before or r is None or r[3] != s[_SIZE]:
+                # Damaged: no seq it may have held is handed out again (a record takes at
+                # least 16 bytes; its first seq may have been handed out even when empty).
+                nxt = max(nxt, s[_FIRST] + max(1, (s[_SIZE] - _SSZ) // _OVER))
+                s[_SIZE] = -1 - s[_SIZE]  # < 0: never appended to again
+            if r is None:  # nothing readable: a cut before its first write, or damage
+                if q._rd.corrupt == before and s[_SIZE] < -1:
+                    q._rd.corrupt += 1  # not empty: torn or damaged (LittleFS cuts leave 0)
                 remove_quietly(q._fs, s[_PATH])
                 continue
             s[_LAST], _, s[_LOFF], end = r
-            if q._rd.corrupt != before or end != s[_SIZE]:
-                s[_SIZE] = -1 - s[_SIZE]  # < 0: never appended to again
             segs.append(s)
     segs.sort(key=lambda s: s[_FIRST])
     for s in segs:
@@ -219,16 +266,19 @@ def load(q):
         q._segs.append(s)
     acked = best or 0
     new = q._segs[-1] if q._segs else None
-    if new is not None:
-        acked = max(acked, q._segs[0][_FIRST] - 1)
-        if best is None:
-            h = unstamp(b"CQS2", read(q, new[_PATH], _SSZ))
-            if h is not None and h[0] == new[_FIRST]:
-                acked = max(acked, min(h[1], new[_FIRST] - 1))
-        nxt = max(nxt, new[_LAST] + 1)
+    if new is not None and best is None:
+        # No cursor: what was acked when the newest segment was created. (Not the oldest
+        # segment's first seq: a segment deleted by damage would pass for a consumed one.)
+        h = unstamp(b"CQS2", read(q, new[_PATH], _SSZ))
+        if h is not None and h[0] == new[_FIRST]:
+            acked = min(h[1], new[_FIRST] - 1)
+    if nxt > max(acked, new[_LAST] if new else 0) + 1 and q._rd.corrupt == clean:
+        # The cursor saw items no segment holds: the newest segment lost, or cut short at a
+        # record boundary (else its damage was counted already).
+        q._rd.corrupt += 1
     q._acked = acked
     q._dur = best or 0
-    q._next = max(nxt, acked + 1)
+    q._next = max(nxt, acked + 1, new[_LAST] + 1 if new else 0)
     for s in q._segs:
         if s[_PATH][len(q._dir) + 1] == "t":
             q._tail = s
