@@ -343,7 +343,7 @@ class FsQueue:
         if seq > self._acked:
             self._put_cursor(seq)  # raises with nothing changed: the caller retries later
             self._set_acked(seq)
-            self._gc()
+            self._gc(not self._n)  # an empty queue keeps no storage, not even its tail
 
     def drop_oldest(self):
         a = self._acked + 1
