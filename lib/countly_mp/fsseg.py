@@ -218,6 +218,7 @@ def load(q):
         best = v[0] if best is None else max(best, v[0])
         nxt = max(nxt, v[1] + 1)
     segs = []
+    noted = nxt - 1  # the newest item the cursor saw
     clean = q._rd.corrupt
     names = q._fs.listdir(q._dir)
     try:
@@ -272,7 +273,7 @@ def load(q):
         h = unstamp(b"CQS2", read(q, new[_PATH], _SSZ))
         if h is not None and h[0] == new[_FIRST]:
             acked = min(h[1], new[_FIRST] - 1)
-    if nxt > max(acked, new[_LAST] if new else 0) + 1 and q._rd.corrupt == clean:
+    if noted > max(acked, new[_LAST] if new else 0) and q._rd.corrupt == clean:
         # The cursor saw items no segment holds: the newest segment lost, or cut short at a
         # record boundary (else its damage was counted already).
         q._rd.corrupt += 1

@@ -5,10 +5,12 @@
 # makes a littlefs-python filesystem look like the few `os`/`open` calls FsQueue makes.
 # Disk ties one byte image to either runtime: format(), mount() (= reboot), counters.
 #
-# Power cut: arm(k) makes the k-th device operation from now (read, program or erase) the
-# last one. A program or erase in flight is half done (the first half of the bytes change),
-# then the device is dead: every call from the cut on returns an error code (-5, LFS_ERR_IO)
-# without allocating (littlefs may call us from a file finaliser while the heap is locked).
+# Power cut: arm(k, mode) makes the k-th device operation from now (read, program, erase)
+# the last one. A program or erase in flight is torn as mode says (MODES: the first half of
+# its bytes land, a random prefix, every byte with some 0 bits still 1 as on NOR flash,
+# nothing, or all of it yet reported failed), then the device is dead: every call from the
+# cut on returns an error code (-5, LFS_ERR_IO) without allocating (littlefs may call us from
+# a file finaliser while the heap is locked).
 # Never an exception: one raised inside littlefs would jump out of it half-way, e.g. leave
 # a half-opened file whose finaliser later commits garbage to the next mount of the image,
 # which no real power cut can do.
@@ -17,6 +19,7 @@ import sys
 
 MP = sys.implementation.name == "micropython"
 _EIO = -5
+MODES = ("half", "prefix", "nor", "none", "full")
 
 
 _MIN = 10 * 4096
@@ -55,9 +58,52 @@ class _Faults:
         self.cut_at = 0  # absolute op number of the cut; 0 = never
         self.dead = False
         self.fired = False
+        self.mode = "half"
+        self._x = 2463534242  # xorshift state for the torn modes
 
-    def arm(self, k):
+    def arm(self, k, mode="half"):
+        # mode: what the program or erase hit by the cut leaves (see MODES).
         self.cut_at = self.ops + k
+        self.mode = mode
+
+    def _rand(self, n):
+        x = self._x
+        x ^= (x << 13) & 0xFFFFFFFF
+        x ^= x >> 17
+        x ^= (x << 5) & 0xFFFFFFFF
+        self._x = x
+        return x % n
+
+    def _landed(self, buf, cut):
+        # The bytes of a program that reach the flash.
+        if not cut or self.mode == "full":
+            return buf
+        try:
+            return self._torn(buf)
+        except MemoryError:  # a locked heap (a finaliser): nothing lands
+            return b""
+
+    def _torn(self, buf):
+        n = len(buf)
+        if self.mode == "half":
+            return buf[: n // 2]
+        if self.mode == "prefix":
+            return buf[: self._rand(n + 1)]
+        if self.mode == "none":
+            return buf[:0]
+        out = bytearray(buf)  # nor: each byte lands with some of its 0 bits still 1
+        for i in range(n):
+            out[i] |= self._rand(256) & ~out[i] & 0xFF
+        return out
+
+    def _erased(self, cut):
+        # How many bytes from the start of the block an erase hit by the cut clears.
+        m = self.mode
+        if not cut or m == "full":
+            return self.bs
+        if m == "none":
+            return 0
+        return self.bs // 2 if m == "half" else self._rand(self.bs // 256 + 1) * 256
 
     def disarm(self):
         self.cut_at = 0
@@ -79,16 +125,15 @@ class _Faults:
         return False
 
     def _prog(self, a, buf, cut):
+        buf = self._landed(buf, cut)
         n = len(buf)
-        if cut:
-            n //= 2  # half-programmed: only the first half reached the flash
-        self.data[a : a + n] = buf[:n] if cut else buf
+        self.data[a : a + n] = buf
         self.progs += 1
         self.prog_bytes += n
 
     def _erase(self, blk, cut):
         a = blk * self.bs
-        n = self.bs // 2 if cut else self.bs
+        n = self._erased(cut)
         d = self.data
         ff = self._ff
         for i in range(a, a + n, 256):
@@ -164,15 +209,15 @@ class FileBlockDev(RAMBlockDev):
         return 0
 
     def _prog(self, a, buf, cut):
-        n = len(buf) // 2 if cut else len(buf)
+        buf = self._landed(buf, cut)
         self.f.seek(a)
-        self.f.write(buf[:n] if cut else buf)
+        self.f.write(buf)
         self.progs += 1
-        self.prog_bytes += n
+        self.prog_bytes += len(buf)
 
     def _erase(self, blk, cut):
         self.f.seek(blk * self.bs)
-        for _ in range((self.bs // 2 if cut else self.bs) // 256):
+        for _ in range(self._erased(cut) // 256):
             self.f.write(self._ff)
         self.erases += 1
 
