@@ -11,9 +11,9 @@
 #   - "counted": if the damage changed a record of a waiting item, a segment header of a
 #     segment holding waiting items, or made a cursor slot unreadable, corrupt > 0; it is
 #     counted once (a second pass over the items adds nothing). Not countable: whole records
-#     gone from the tail's end (the file deleted, or cut at a record boundary) when no ack
-#     has named them since they were appended: that looks exactly like appends that never
-#     happened (an ack writes the newest seq into the cursor, which then tells). Damage
+#     gone from the tail's end (the file deleted, emptied, or cut at a record boundary) when
+#     no ack has named them since they were appended: that looks exactly like appends that
+#     never happened (an ack writes the newest seq into the cursor, which then tells). Damage
 #     confined to records already acknowledged is counted only if a read passes over it (the
 #     segment still holds waiting items): a segment whose items are all acknowledged is
 #     never read again. There is no padding in the format to damage.
@@ -163,7 +163,7 @@ def _trial(rng, d, stats):
     damaged = bool(lost) or header_hit
     # Whole records gone from the tail's end (deleted, or cut at a record boundary) that no
     # ack has named since look like appends that never happened: nothing to count them by.
-    bounds = [HEAD] + [r[1] for r in _records(before[target])]
+    bounds = [0, HEAD] + [r[1] for r in _records(before[target])]
     cut = after is None or len(after) in bounds and before[target].startswith(after)
     if name[0] == "t" and cut and min(lost or [0]) > noted:
         damaged = header_hit = False
