@@ -2,31 +2,37 @@
 # contract of docs/internals.md. Same code on CPython and MicroPython.
 #
 # Layout (byte formats in fsformat.py; reading and opening in fsseg.py):
-#   DIR/c0, DIR/c1    cursor: acked seq and next seq. Both slots written on every ack, in place
-#                     ("r+b", no truncation first): one damaged slot loses nothing.
+#   DIR/c0, DIR/c1    cursor: the acked seq and the newest item's seq. Both slots written on
+#                     every ack, in place ("r+b", no truncation first): one damaged slot, or
+#                     one torn by a cut between the two writes, loses nothing.
 #   DIR/tFIRST        the tail segment, the one file appended to, kept open between appends
 #   DIR/s/FIRSTLAST   sealed segments (hex seqs): tails that were full or failed, renamed,
-#                     never written again, deleted once consumed. s/ (two blocks of metadata)
-#                     is made at the first seal; below 256 blocks they stay as DIR/sFIRSTLAST.
+#                     never written again. s/ (two blocks of metadata) is made at the first
+#                     seal; below 256 blocks they stay in DIR as sFIRSTLAST.
 # A segment holds whole items of consecutive seqs; an item is one write + flush to one file,
 # which LittleFS makes atomic. The segments are the truth, the cursor says how far they are
-# consumed. A tail is sealed (or deleted, when consumed) once the next item would take it past
-# the segment size: 4 blocks (16 KiB), or 1/32 of a smaller filesystem.
+# consumed; a segment is deleted only once the cursor holds its last seq, and an empty queue
+# keeps no segment. A tail is sealed (or deleted, when consumed) once the next item would take
+# it past the segment size: 4 blocks (16 KiB), or 1/32 of a smaller filesystem.
 #
-# Why this shape (measured on LittleFS in VfsLfs2's configuration, tools/bench_queue.py):
-# - littlefs copies a file's last block on every durable append (one erase per append: the
-#   floor for a durable append of more than 128 bytes) and commits the file's size to its
-#   directory's metadata log. A full log is compacted at a cost that grows with the entries in
-#   that directory block, and path lookups read them. So the file appended to lives in a
-#   directory of four entries whatever the depth; the entries that grow with depth are in s/,
-#   which gets one commit per sealed and one per deleted segment.
+# Why this shape (LittleFS in VfsLfs2's configuration; tools/bench_queue.py, min/median/max
+# of 3 runs, requests of 300-600 B): enqueue time at depth 1000 / depth 0 is 1.18/1.20/1.22
+# on CPython and 1.11/1.13/1.15 on MicroPython (one file per 8 requests in one directory, as
+# before: 3.1-3.7 and 3.8-4.4), at depth 5000 1.08/1.33/1.36 and 1.65/1.79/1.82 (5.7, 6.2).
+# - littlefs copies a file's last block on every durable append and commits the file's size
+#   to its directory's metadata log: one erase per append is the floor above 128 bytes (1.09
+#   measured; 1.06 per append+peek+ack). A full log is compacted at a cost that grows with the
+#   entries in that directory block, and path lookups read them. So the file appended to lives
+#   in a directory of four entries whatever the depth; the entries that grow with depth are in
+#   s/, which gets one commit per sealed segment and one per deleted one.
 # - 16 KiB segments keep s/ at one entry per ~35 requests, so its compactions and littlefs's
-#   allocator scan (a walk of every directory and file, once per lookahead window of 256
-#   blocks) stay small. What still grows with depth is that scan: it visits every block in use,
-#   more often as free blocks get fewer. littlefs keeps no free-block map; no layout avoids it.
+#   allocator scan stay small. What is left growing with depth is that scan: once per
+#   lookahead window (256 blocks) littlefs walks every directory and every file's blocks to
+#   find free ones, which costs more the more is stored and comes more often as free blocks
+#   get fewer. littlefs keeps no free-block map, so no file layout avoids it.
 # - The price: drop_oldest() frees a whole segment, up to 16 KiB of the oldest items.
 # Both cursor slots lost at once (the residual risk; fsseg.load has the evidence used): the
-# items acked since the newest segment was created are sent again (at most two segments).
+# items acked since the newest segment was created, and still stored, are sent again.
 
 import binascii
 import os

@@ -24,6 +24,15 @@ def _seqs(q):
     return [s for s, _ in q.items()]
 
 
+def _fails(code, fn, *args):
+    try:
+        fn(*args)
+    except OSError as e:
+        assert e.args[0] == code, e
+        return
+    raise AssertionError("expected OSError %d" % code)
+
+
 class Spy:
     # os-like: host files through os/open, with the calls it saw, and faults on demand:
     # fail = (errno, "open" | "write" | "torn", path substring): the next such call fails
@@ -208,11 +217,7 @@ def test_full_storage_raises_enospc_with_nothing_changed():
     for code, where in ((28, "write"), (36, "write"), (122, "write"), (36, "open")):
         # 36: LittleFS's NAMETOOLONG when a full directory cannot take a new name
         spy.fail = (code, where, "/t")
-        try:
-            q.append(b"b" * 100)
-            raise AssertionError("expected ENOSPC")
-        except OSError as e:
-            assert e.args[0] == 28, e
+        _fails(28, q.append, b"b" * 100)
         assert _seqs(q) == [s1] and len(q) == 1 and sorted(os.listdir(d)) == names
     assert os.stat(d + "/t00000001")[6] == 20 + 116
     s2 = q.append(b"b" * 100)  # the same tail, and the seq the failures did not use
@@ -220,21 +225,13 @@ def test_full_storage_raises_enospc_with_nothing_changed():
     # A new tail that cannot be written is removed again: no empty file left behind.
     q._room = 20 + 2 * 116
     spy.fail = (28, "write", "/t")
-    try:
-        q.append(b"c" * 100)
-        raise AssertionError("expected ENOSPC")
-    except OSError as e:
-        assert e.args[0] == 28
+    _fails(28, q.append, b"c" * 100)
     assert sorted(os.listdir(d)) == ["s"] and os.listdir(d + "/s") == ["0000000100000002"]
     # Half a record landed before the failure (a host disk): that tail is sealed below it
     # and the seq used up.
     s3 = q.append(b"d" * 100)
     spy.fail = (28, "torn", "/t")
-    try:
-        q.append(b"e" * 100)
-        raise AssertionError("expected ENOSPC")
-    except OSError as e:
-        assert e.args[0] == 28
+    _fails(28, q.append, b"e" * 100)
     assert sorted(os.listdir(d + "/s")) == ["0000000100000002", "0000000300000003"]
     s4 = q.append(b"f")
     assert s4 == s3 + 2 and _seqs(FsQueue(d)) == [s1, s2, s3, s4]
@@ -248,11 +245,7 @@ def test_device_error_uses_the_seq_and_writes_nothing_more():
         q.append(_data(i, 300))
     spy.fail = (5, "torn", "/t")
     n = len(spy.calls)
-    try:
-        q.append(_data(3, 300))
-        raise AssertionError("expected EIO")
-    except OSError as e:
-        assert e.args[0] == 5
+    _fails(5, q.append, _data(3, 300))
     assert [c for c in spy.calls[n:] if c[0] in ("remove", "rename")] == []
     assert len(q) == 3
     assert q.append(_data(4, 300)) == 5  # seq 4 may have landed, torn: never handed out
@@ -272,11 +265,7 @@ def test_ack_that_cannot_be_persisted_changes_nothing():
         q.append(_data(i, 100))
     q.ack(1)
     spy.fail = (5, "write", "/c1")
-    try:
-        q.ack(3)
-        raise AssertionError("expected EIO")
-    except OSError as e:
-        assert e.args[0] == 5
+    _fails(5, q.ack, 3)
     assert len(q) == 4 and q.peek()[0] == 2
     q.ack(3)  # the caller retries later
     assert _seqs(FsQueue(d)) == [4, 5]

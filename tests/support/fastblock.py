@@ -7,6 +7,8 @@
 
 import sys
 
+from ramblock import Disk
+
 MP = sys.implementation.name == "micropython"
 
 
@@ -21,6 +23,9 @@ class FastDev:
         for i in range(n):
             self.mv[i * bs : (i + 1) * bs] = self.ff
         self.erases = 0
+
+    def revive(self):
+        pass  # no power cuts here
 
     def readblocks(self, blk, buf, off=0):
         a = blk * self.bs + off
@@ -59,6 +64,9 @@ try:
             self.ff = b"\xff" * bs
             self.erases = 0
 
+        def revive(self):
+            pass
+
         def read(self, cfg, block, off, size):
             a = block * self.bs + off
             return self.buffer[a : a + size]
@@ -81,51 +89,15 @@ except ImportError:
     littlefs = None
 
 
-class FastDisk:
+class FastDisk(Disk):
+    # ramblock.Disk's format()/mount()/unmount() on the bare device, each image mounted at a
+    # place of its own (several may be mounted at once).
     _count = [0]
 
     def __init__(self, bs=4096, n=256):
         self._count[0] += 1
-        self.MOUNT = "/qf%d" % self._count[0]  # several disks may be mounted at once
+        self.MOUNT = "/qf%d" % self._count[0]
+        self.dev = FastDev(bs, n) if MP else FastContext(bs, n)
         self.bs = bs
         self.n = n
-        self.dev = FastDev(bs, n) if MP else FastContext(bs, n)
         self._mounted = False
-
-    def _lfs(self):
-        # VfsLfs2's configuration, so both runtimes run the same littlefs geometry.
-        return littlefs.LittleFS(context=self.dev, mount=False, block_size=self.bs,
-                                 block_count=self.n, read_size=32, prog_size=32,
-                                 cache_size=128, lookahead_size=32, block_cycles=100)
-
-    def format(self):
-        if MP:
-            import vfs
-
-            vfs.VfsLfs2.mkfs(self.dev)
-        else:
-            self._lfs().format()
-
-    def mount(self):
-        if MP:
-            import vfs
-
-            self.unmount()
-            vfs.mount(vfs.VfsLfs2(self.dev), self.MOUNT)
-            self._mounted = True
-            return None, self.MOUNT
-        from ramblock import LfsOs
-
-        fs = self._lfs()
-        fs.mount()
-        return LfsOs(fs), self.MOUNT
-
-    def unmount(self):
-        if MP and self._mounted:
-            import vfs
-
-            try:
-                vfs.umount(self.MOUNT)
-            except OSError:
-                pass
-            self._mounted = False

@@ -17,6 +17,8 @@
 
 import sys
 
+from xorshift import XorShift
+
 MP = sys.implementation.name == "micropython"
 _EIO = -5
 MODES = ("half", "prefix", "nor", "none", "full")
@@ -59,20 +61,12 @@ class _Faults:
         self.dead = False
         self.fired = False
         self.mode = "half"
-        self._x = 2463534242  # xorshift state for the torn modes
+        self._rng = XorShift(2463534242)  # for the torn modes
 
     def arm(self, k, mode="half"):
         # mode: what the program or erase hit by the cut leaves (see MODES).
         self.cut_at = self.ops + k
         self.mode = mode
-
-    def _rand(self, n):
-        x = self._x
-        x ^= (x << 13) & 0xFFFFFFFF
-        x ^= x >> 17
-        x ^= (x << 5) & 0xFFFFFFFF
-        self._x = x
-        return x % n
 
     def _landed(self, buf, cut):
         # The bytes of a program that reach the flash.
@@ -88,12 +82,12 @@ class _Faults:
         if self.mode == "half":
             return buf[: n // 2]
         if self.mode == "prefix":
-            return buf[: self._rand(n + 1)]
+            return buf[: self._rng.below(n + 1)]
         if self.mode == "none":
             return buf[:0]
         out = bytearray(buf)  # nor: each byte lands with some of its 0 bits still 1
         for i in range(n):
-            out[i] |= self._rand(256) & ~out[i] & 0xFF
+            out[i] |= self._rng.below(256) & ~out[i] & 0xFF
         return out
 
     def _erased(self, cut):
@@ -103,7 +97,7 @@ class _Faults:
             return self.bs
         if m == "none":
             return 0
-        return self.bs // 2 if m == "half" else self._rand(self.bs // 256 + 1) * 256
+        return self.bs // 2 if m == "half" else self._rng.below(self.bs // 256 + 1) * 256
 
     def disarm(self):
         self.cut_at = 0
