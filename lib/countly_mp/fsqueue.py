@@ -57,7 +57,7 @@ _SSZ = const(20)
 
 
 class FsQueue:
-    def __init__(self, path, capacity=1000, record_size=128, block_size=4096, fs=None,
+    def __init__(self, dirpath, capacity=1000, record_size=128, block_size=4096, fs=None,
                  max_item=None, reserve=None, segment_size=None):
         # record_size: accepted from callers of the old fixed-record format, no longer used.
         self.capacity = capacity
@@ -65,7 +65,7 @@ class FsQueue:
         self.max_item = _MAX_ITEM if max_item is None else max_item
         self._fs = os if fs is None else fs
         self._open = open if fs is None else fs.open
-        d = self._dir = path.rstrip("/") or "/"
+        d = self._dir = dirpath.rstrip("/") or "/"
         makedirs(d, self._fs)
         # Sealed segments go to DIR/s/, or stay in DIR as sFIRSTLAST on a filesystem of fewer
         # than 256 blocks, where s/'s two blocks would be dear and the depth small anyway.
@@ -340,8 +340,9 @@ class FsQueue:
             if s[_LOFF] >= _SSZ:  # a tail: its newest record's offset is known
                 r = walk(self, s, s[_LOFF], s[_LAST] - 1, self._acked, False)
             r = r or scan(self, s, self._acked)
+            r = r and walk(self, s, r[2], r[0] - 1, r[0] - 1, True)  # now with its bytes
             if r is not None:
-                return walk(self, s, r[2], r[0] - 1, r[0] - 1, True)[0:2]
+                return r[0:2]
         return None
 
     def ack(self, seq):
