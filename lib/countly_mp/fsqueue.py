@@ -8,7 +8,7 @@
 #   DIR/tFIRST        the tail segment, the one file appended to, kept open between appends
 #   DIR/s/FIRSTLAST   sealed segments (hex seqs): tails that were full or failed, renamed,
 #                     never written again. s/ (two blocks of metadata) is made at the first
-#                     seal; below 256 blocks they stay in DIR as sFIRSTLAST.
+#                     seal; below 128 blocks they stay in DIR as sFIRSTLAST.
 # A segment holds whole items of consecutive seqs; an item is one write + flush to one file,
 # which LittleFS makes atomic. The segments are the truth, the cursor says how far they are
 # consumed; a segment is deleted only once the cursor holds its last seq, and an empty queue
@@ -68,7 +68,7 @@ class FsQueue:
         d = self._dir = dirpath.rstrip("/") or "/"
         makedirs(d, self._fs)
         # Sealed segments go to DIR/s/, or stay in DIR as sFIRSTLAST on a filesystem of fewer
-        # than 256 blocks, where s/'s two blocks would be dear and the depth small anyway.
+        # than 128 blocks, where s/'s two blocks would be dear and the depth small anyway.
         # Segments of 4 blocks, or 1/32 of a small filesystem: drop_oldest() frees a whole
         # segment, which on a 64 KiB flash must not be a quarter of it.
         blocks = 1 << 20
@@ -77,7 +77,7 @@ class FsQueue:
             blocks = st[1] * st[2] // block_size
         except (AttributeError, OSError):
             pass
-        self._sp = d + ("/s" if blocks < 256 else "/s/")
+        self._sp = d + ("/s" if blocks < 128 else "/s/")
         segment_size = segment_size or max(1, min(4, blocks // 32)) * block_size
         self._room = max(segment_size, _SSZ + _OVER + self.max_item)  # room for any item
         self._rd = Reader(self._room)

@@ -159,7 +159,7 @@ def test_files_records_sealing_and_consumed_tails():
 
 
 def test_small_littlefs_seals_in_place_with_small_segments():
-    # Below 256 blocks no s/ directory (two blocks) and segments of 1/32 of the filesystem.
+    # Below 128 blocks no s/ directory (two blocks) and segments of 1/32 of the filesystem.
     disk = Disk(4096, 64, tmpdir("flash") + "/image")
     disk.format()
     fs, root = disk.mount()
