@@ -68,8 +68,9 @@ class Batcher:
         # then stays open and is retried by the next close.
         if not self.count:
             return False
-        self._core.enqueue(b"events=", flags=("R%d-%d" % (self.first, self.last),),
-                           claimed=self.last)
+        if not self._core.enqueue(b"events=", flags=("R%d-%d" % (self.first, self.last),),
+                                  claimed=self.last):
+            return False  # not queued: the batch stays open, its events unclaimed
         self.claimed = self.last
         self.count = self.size = 0
         self.since = self._core.clock.ticks()

@@ -1,17 +1,15 @@
 # device_id.py - which device ID the SDK uses and where it came from: ly.device_id (changing it
 # loads admin.py, which holds the steps of a change).
 #
-# The ID, its type and a pending merge live in one small file, written whole by rename (a cut
-# leaves the old or the new file) and checked by a CRC (a flipped bit is an unreadable file,
-# reported, never a different valid ID). A change with merge is one durable step: the file
-# first names the new ID AND the old one still to be merged; the merge request is queued; then
-# the mark is cleared. A restart between those steps queues the merge request again unless the
-# newest queued request already is it.
+# The ID, its type and a pending merge live in one small checked file (Store.write_checked):
+# written whole by rename (a cut leaves the old or the new file), with a length and a CRC (a
+# flipped bit is an unreadable file, reported, never a different valid ID). A change with merge
+# is one durable step: the file first names the new ID AND the old one still to be merged; the
+# merge request is queued; then the mark is cleared. A restart between those steps queues the
+# merge request again unless the newest queued request already is it.
 
-from .compat import const, crc32
 
 TEMP_ID = "CLYTemporaryDeviceID"  # the tag every Countly SDK uses while in temporary ID mode
-VERSION = const(2)  # of the file format
 
 
 class DeviceIdType:
@@ -21,9 +19,7 @@ class DeviceIdType:
 
 
 def save(store, value, kind, merge_from=None):
-    body = "%s\n%s\n%s" % (kind, value, merge_from or "")
-    store.write("device_id", ("%d %08x\n%s" % (VERSION, crc32(body.encode()) & 0xFFFFFFFF,
-                                                body)).encode())
+    store.write_checked("device_id", ("%s\n%s\n%s" % (kind, value, merge_from or "")).encode())
 
 
 class DeviceId:

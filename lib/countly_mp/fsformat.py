@@ -1,76 +1,68 @@
-# fsformat.py - the bytes fsqueue.py puts on flash: fixed-size records and the cursor.
+# fsformat.py - the bytes fsqueue.py and store.py put on storage, and which errors mean "full".
 #
-# Record: "<HBBII" magic, part, nparts, seq, total_len | crc32 u32 | payload (zero padded).
-# The crc covers the whole record except itself, so a half-programmed record never passes.
-# Cursor: "<HII" magic, acked seq, crc32 of the first 6 bytes: 10 B, small enough for
-# LittleFS to keep inline in its directory entry (no data block, no erase of its own).
+# Record (one queue item), 16 bytes more than its payload:
+#   "<HBBII" magic C5 51, kind 1, 0, seq, payload length n | payload | crc32 u32 of header and
+#   payload. Variable length: a 150-byte event costs 166 bytes. The magic bytes start no ASCII
+#   text, which lets a reader find the next record after damage.
+# Stamp, 20 bytes: "<4sIIII" tag, a, b, c, crc32 of the first 16 bytes. Used as
+#   segment header (first bytes of every segment file): b"CQS2", first seq, the acked seq when
+#     the segment was created (evidence of progress if both cursor slots are lost), the seq of
+#     the newest item before it (a segment gone missing in between shows as a gap);
+#   cursor slot: b"CQC2", acked seq, the newest item's seq when written, 0. Small enough for
+#     LittleFS to keep inside its directory entry: no data block, no erase of its own;
+#   checked small file: b"CKF1", length, crc32 of the data, 0 | data.
+# binascii.crc32 is unsigned on both runtimes.
+# Sizes used by the readers and writers: record header 12, record overhead 16, stamp 20.
 
 import binascii
 import struct
 
-MAGIC = 0x5146
-CMAGIC = 0x4351
-HDR = "<HBBII"
-HSZ = 16  # 12 B header + 4 B crc
+
+def is_nospc(exc):
+    # "No space" as each runtime says it: ENOSPC 28; 36, LittleFS's NAMETOOLONG, which
+    # lfs_file_open returns when a new name's directory entry does not fit a full directory
+    # block and no free block is left to split it into (our names are short, so it never
+    # means a long name); EDQUOT 122.
+    return isinstance(exc, OSError) and bool(exc.args) and exc.args[0] in (28, 36, 122)
 
 
-def encode_item(data, seq, k, rs, pay):
-    # The k records of one item, in one buffer, ready for a single write().
-    n = len(data)
-    buf = bytearray(k * rs)
-    mv = memoryview(buf)
-    dv = memoryview(data)
-    for j in range(k):
-        o = j * rs
-        p = j * pay
-        m = min(pay, n - p)
-        struct.pack_into(HDR, buf, o, MAGIC, j, k, seq, n)
-        if m > 0:
-            buf[o + HSZ : o + HSZ + m] = dv[p : p + m]
-        crc = binascii.crc32(mv[o + HSZ : o + rs], binascii.crc32(mv[o : o + 12]))
-        struct.pack_into("<I", buf, o + 12, crc & 0xFFFFFFFF)
-    return buf
+def as_nospc(exc):
+    # The error to raise: OSError(ENOSPC) for every flavour of "full", the original otherwise.
+    return OSError(28) if is_nospc(exc) else exc
 
 
-def check_record(b, mv, pay):
-    # Header tuple of the record in b (mv: a memoryview of it), or None when it is torn or
-    # corrupt.
-    h = struct.unpack_from(HDR, b, 0)
-    if h[0] != MAGIC or h[1] >= h[2]:
+def pack_rec(buf, seq, n):
+    struct.pack_into("<HBBII", buf, 0, 0x51C5, 1, 0, seq, n)
+
+
+def unpack_rec(buf):
+    # (seq, n) of a record header, or None when it cannot be one.
+    m, kind, zero, seq, n = struct.unpack_from("<HBBII", buf, 0)
+    return (seq, n) if m == 0x51C5 and kind == 1 and zero == 0 else None
+
+
+def stamp(m, a, b, c=0):
+    s = bytearray(20)
+    struct.pack_into("<4sIIII", s, 0, m, a, b, c, 0)
+    struct.pack_into("<I", s, 16, binascii.crc32(memoryview(s)[0:16]))
+    return s
+
+
+def unstamp(m, data):
+    # (a, b, c) of a stamp with magic m, or None when missing, short, of another kind or
+    # damaged.
+    if data is None or len(data) < 20:
         return None
-    crc = binascii.crc32(mv[HSZ:], binascii.crc32(mv[0:12])) & 0xFFFFFFFF
-    if crc != struct.unpack_from("<I", b, 12)[0]:
-        return None
-    if h[2] != ((h[4] + pay - 1) // pay or 1):
-        return None
-    return h
+    t, a, b, c, k = struct.unpack_from("<4sIIII", data, 0)
+    return (a, b, c) if t == m and k == binascii.crc32(memoryview(data)[0:16]) else None
 
 
-def read_cursor(open_, path):
-    # The acked seq of one cursor slot, or None when it is missing or torn.
-    try:
-        f = open_(path, "rb")
-        try:
-            b = f.read(16)
-        finally:
-            f.close()
-    except OSError:
-        return None
-    if len(b) != 10:
-        return None
-    m, acked, crc = struct.unpack("<HII", b)
-    if m != CMAGIC or crc != binascii.crc32(b[0:6]) & 0xFFFFFFFF:
-        return None
-    return acked
+def checked(data):
+    return stamp(b"CKF1", len(data), binascii.crc32(data)) + data
 
 
-def write_cursor(open_, path, acked):
-    b = bytearray(10)
-    struct.pack_into("<HI", b, 0, CMAGIC, acked)
-    struct.pack_into("<I", b, 6, binascii.crc32(b[0:6]) & 0xFFFFFFFF)
-    f = open_(path, "wb")
-    try:
-        f.write(b)
-        f.flush()
-    finally:
-        f.close()
+def parse_checked(data):
+    # The data of a checked file, or None when it is damaged.
+    h = unstamp(b"CKF1", data)
+    data = bytes(memoryview(data)[20:])
+    return data if h is not None and h == (len(data), binascii.crc32(data), 0) else None

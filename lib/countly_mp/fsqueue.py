@@ -1,430 +1,386 @@
-# fsqueue.py - persistent FIFO of byte strings for flash (LittleFS), same code on CPython.
+# fsqueue.py - persistent FIFO of byte strings on LittleFS (or any host filesystem): the queue
+# contract of docs/internals.md. Same code on CPython and MicroPython.
 #
-# Why this shape: LittleFS files are CTZ skip-lists, so writing at offset k rewrites every
-# block from k to EOF. A big ring file with in-place slots is the worst case; append-only
-# files of at most one erase block are the best case. So:
+# Layout (byte formats in fsformat.py; reading and opening in fsseg.py):
+#   DIR/c0, DIR/c1    cursor: the acked seq and the newest item's seq. Both slots written on
+#                     every ack, in place ("r+b", no truncation first): one damaged slot, or
+#                     one torn by a cut between the two writes, loses nothing.
+#   DIR/tFIRST        the tail segment, the one file appended to, kept open between appends
+#   DIR/s/FIRSTLAST   sealed segments (hex seqs): tails that were full or failed, renamed,
+#                     never written again. s/ (two blocks of metadata) is made at the first
+#                     seal; below 128 blocks they stay in DIR as sFIRSTLAST.
+# A segment holds whole items of consecutive seqs; an item is one write + flush to one file,
+# which LittleFS makes atomic. The segments are the truth, the cursor says how far they are
+# consumed; a segment is deleted only once the cursor holds its last seq, and an empty queue
+# keeps no segment. A tail is sealed (or deleted, when consumed) once the next item would take
+# it past the segment size: 4 blocks (16 KiB), or 1/32 of a smaller filesystem.
 #
-#   DIR/sXXXXXXXX  segment: hex segment number, append-only, at most `per` records
-#                  of record_size bytes (per = block_size // record_size, <= 255)
-#   DIR/c0, c1     cursor: the acked seq, two slots written alternately
-#
-# The byte formats of records and cursors are in fsformat.py. An item of nparts records is
-# written with one write() into one segment (items never span segments), so on LittleFS an
-# item is atomic. The segments are the truth; the cursor is a hint that may lag behind them.
+# Why this shape (LittleFS in VfsLfs2's configuration; tools/bench_queue.py, min/median/max
+# of 3 runs, requests of 300-600 B): enqueue time at depth 1000 / depth 0 is 1.18/1.20/1.22
+# on CPython and 1.11/1.13/1.15 on MicroPython (one file per 8 requests in one directory, as
+# before: 3.1-3.7 and 3.8-4.4), at depth 5000 1.08/1.33/1.36 and 1.65/1.79/1.82 (5.7, 6.2).
+# - littlefs copies a file's last block on every durable append and commits the file's size
+#   to its directory's metadata log: one erase per append is the floor above 128 bytes (1.09
+#   measured; 1.06 per append+peek+ack). A full log is compacted at a cost that grows with the
+#   entries in that directory block, and path lookups read them. So the file appended to lives
+#   in a directory of four entries whatever the depth; the entries that grow with depth are in
+#   s/, which gets one commit per sealed segment and one per deleted one.
+# - 16 KiB segments keep s/ at one entry per ~35 requests, so its compactions and littlefs's
+#   allocator scan stay small. What is left growing with depth is that scan: once per
+#   lookahead window (256 blocks) littlefs walks every directory and every file's blocks to
+#   find free ones, which costs more the more is stored and comes more often as free blocks
+#   get fewer. littlefs keeps no free-block map, so no file layout avoids it.
+# - The price: drop_oldest() frees a whole segment, up to 16 KiB of the oldest items.
+# Both cursor slots lost at once (the residual risk; fsseg.load has the evidence used): the
+# items acked since the newest segment was created, and still stored, are sent again.
 
+import binascii
 import os
-import errno
+import struct
 
-from .fsformat import HSZ as _HSZ
-from .fsformat import check_record, encode_item, read_cursor, write_cursor
-from .store import makedirs
+from .compat import const, is_missing
+from .fsformat import as_nospc, is_nospc, pack_rec, stamp
+from .fsseg import Reader, load, lost, scan, walk
+from .store import Reserve, close_quietly, makedirs, remove_quietly
 
-_ENOSPC = getattr(errno, "ENOSPC", 28)  # MicroPython's errno may lack it; 28 everywhere
-# Index entry (a list, cheaper than an object on MicroPython):
-_NO = 0  # segment number
-_FIRST = 1  # first item seq
-_LAST = 2  # last complete item seq
-_USED = 3  # records in the file
-_CLOSED = 4  # never append again (full, torn tail, or failed write)
+_MAX_ITEM = const(5184)  # one request of the request budget and its flag line
+_FIRST = const(0)  # segment fields, as in fsseg.py
+_LAST = const(1)
+_PATH = const(2)
+_SIZE = const(3)
+_SEEN = const(4)
+_LOST = const(5)
+_LOFF = const(6)
+_HEAD = const(7)
+_OVER = const(16)  # record overhead, stamp (fsformat.py)
+_SSZ = const(20)
 
 
 class FsQueue:
     def __init__(self, dirpath, capacity=1000, record_size=128, block_size=4096, fs=None,
-                 max_item=None):
-        if record_size < 32 or record_size > block_size:
-            raise ValueError("record_size")
+                 max_item=None, reserve=None, segment_size=None):
+        # record_size: accepted from callers of the old fixed-record format, no longer used.
         self.capacity = capacity
         self.dropped = 0
-        self.corrupt = 0
-        self._rs = record_size
-        self._pay = record_size - _HSZ
-        self._per = min(block_size // record_size, 255)  # nparts is a u8
-        # An item larger than a segment gets a segment of its own (still one write).
-        self._maxk = max(self._per, min(255, ((max_item or 0) + self._pay - 1) // self._pay))
-        self.max_item = self._maxk * self._pay
+        self.max_item = _MAX_ITEM if max_item is None else max_item
         self._fs = os if fs is None else fs
         self._open = open if fs is None else fs.open
-        d = dirpath
-        while len(d) > 1 and d[-1] == "/":
-            d = d[:-1]
-        self._dir = d
-        self._pre = d if d[-1] == "/" else d + "/"
-        # One record buffer reused for every read: no per-record allocation.
-        self._buf = bytearray(record_size)
-        self._mv = memoryview(self._buf)
+        d = self._dir = dirpath.rstrip("/") or "/"
+        makedirs(d, self._fs)
+        # Sealed segments go to DIR/s/, or stay in DIR as sFIRSTLAST on a filesystem of fewer
+        # than 128 blocks, where s/'s two blocks would be dear and the depth small anyway.
+        # Segments of 4 blocks, or 1/32 of a small filesystem: drop_oldest() frees a whole
+        # segment, which on a 64 KiB flash must not be a quarter of it.
+        blocks = 1 << 20
+        try:
+            st = self._fs.statvfs(d)
+            blocks = st[1] * st[2] // block_size
+        except (AttributeError, OSError):
+            pass
+        self._sp = d + ("/s" if blocks < 128 else "/s/")
+        segment_size = segment_size or max(1, min(4, blocks // 32)) * block_size
+        self._room = max(segment_size, _SSZ + _OVER + self.max_item)  # room for any item
+        self._rd = Reader(self._room)
         self._segs = []
-        self._acked = 0
-        self._cslot = 0
-        self._nseg = 1
-        self._next = 1
+        self._tail = None  # the segment appended to (the last of _segs), or None
+        self._tf = None  # its open file
         self._n = 0
-        self._hint = None  # (segno, offset): nothing live lies before it
-        makedirs(self._dir, self._fs)
-        self._load()
+        self._acked = 0
+        self._dur = 0  # the acked seq the cursor holds
+        # (FIRST, offset, prev, end): records from offset on have seq > prev; end: where the
+        # item peek() returned (seq prev + 1) ends, 0 when none was peeked there.
+        self._hint = None
+        self._rsv = reserve  # None: the parent folder's, looked up when storage is full
+        load(self)
 
-    # ---- paths and small helpers
+    @property
+    def corrupt(self):
+        return self._rd.corrupt
 
-    def _path(self, segno):
-        return self._pre + ("s%08x" % segno)
-
-    def _rec(self, f, off):
-        # Read and validate one record into the shared buffer; header tuple or None.
-        f.seek(off)
-        if f.readinto(self._buf) != self._rs:
-            return None
-        return check_record(self._buf, self._mv, self._pay)
-
-    def _item_at(self, f, off, used, after, want):
-        # Next complete item with seq > after at or beyond byte offset off.
-        # Returns (seq, data or None, start, end) or None. Broken items are skipped.
-        rs = self._rs
-        pay = self._pay
-        end = used * rs
-        while off < end:
-            h = self._rec(f, off)
-            if h is None or h[1] != 0:
-                off += rs  # resync on the next record
-                continue
-            np = h[2]
-            seq = h[3]
-            tot = h[4]
-            if seq <= after:
-                off += rs * np
-                continue
-            if want is True:
-                out = bytearray(tot)
-            elif want:
-                if tot > len(want):
-                    raise ValueError("item larger than the buffer")
-                out = want  # peek_into: straight into the caller's buffer
-            else:
-                out = None
-            start = off
-            j = 0
-            while j < np:
-                if j:
-                    h = self._rec(f, off)
-                    if h is None or h[1] != j or h[2] != np or h[3] != seq:
-                        break
-                if want:
-                    p = j * pay
-                    n = min(pay, tot - p)
-                    out[p : p + n] = self._mv[_HSZ : _HSZ + n]
-                off += rs
-                j += 1
-            if j == np:
-                return (seq, (bytes(out) if want is True else tot) if want else None, start,
-                        off)
-        return None
-
-    # ---- recovery
-
-    def _read_cursor(self, slot):
-        return read_cursor(self._open, self._pre + "c%d" % slot)
-
-    def _scan_seg(self, segno):
-        # Index one segment by reading its first and last record only; fall back to a full
-        # scan (headers + crc, no payload kept) when either is damaged.
-        p = self._path(segno)
-        try:
-            size = self._fs.stat(p)[6]
-            f = self._open(p, "rb")
-        except OSError:
-            return None
-        rs = self._rs
-        used = size // rs
-        closed = size % rs != 0 or used >= self._per
-        first = last = None
-        try:
-            if used:
-                a = self._rec(f, 0)
-                if a is not None and a[1] == 0:
-                    first = a[3]
-                    z = self._rec(f, (used - 1) * rs)
-                    if z is not None and z[1] == z[2] - 1 and z[3] >= first:
-                        last = z[3]
-            if last is None:
-                closed = True  # damaged or torn tail: appending after it is unsafe
-                first = None
-                off = 0
-                while True:
-                    r = self._item_at(f, off, used, -1, False)
-                    if r is None:
-                        break
-                    if first is None:
-                        first = r[0]
-                    last = r[0]
-                    off = r[3]
-        finally:
-            f.close()
-        if first is None:
-            return None
-        return [segno, first, last, used, closed]
-
-    def _load(self):
-        best = None
-        for slot in (0, 1):
-            v = self._read_cursor(slot)
-            if v is not None and (best is None or v > best):
-                best = v
-                self._cslot = slot ^ 1  # next write goes to the other slot
-        self._acked = best or 0
-        nos = []
-        for name in self._fs.listdir(self._dir):
-            if len(name) == 9 and name[0] == "s":
-                try:
-                    nos.append(int(name[1:], 16))
-                except ValueError:
-                    pass
-        nos.sort()
-        for no in nos:
-            self._nseg = no + 1
-            s = self._scan_seg(no)
-            if s is None:
-                self._remove(no)  # no complete item in it: garbage from a cut
-                continue
-            if self._segs:
-                self._segs[-1][_CLOSED] = True  # only the newest segment is appended to
-                if s[_FIRST] <= self._segs[-1][_LAST]:
-                    continue  # out of order (corrupt): ignore rather than reorder
-            self._segs.append(s)
-        if self._segs:
-            self._next = max(self._acked, self._segs[-1][_LAST]) + 1
-        else:
-            self._next = self._acked + 1
-        self._gc(True)
-        self._count()
-        # Drops by the cap are not persisted (it would cost a cursor write per append),
-        # so enforce the cap again here. Not counted in .dropped: the old object did.
-        while self._n > self.capacity:
-            self._drop(False)
-
-    # ---- bookkeeping
+    def __len__(self):
+        return self._n
 
     def _count(self):
         n = 0
         a = self._acked + 1
         for s in self._segs:
-            if s[_LAST] >= a:
-                n += s[_LAST] - max(s[_FIRST], a) + 1
+            lo = max(s[_FIRST], a)
+            if s[_LAST] >= lo:
+                n += s[_LAST] - lo + 1 - lost(s, lo, s[_LAST])
         self._n = n
 
-    def _remove(self, segno):
-        try:
-            self._fs.remove(self._path(segno))
-            return True
-        except OSError:
-            return False
+    def _set_acked(self, seq):
+        self._acked = seq
+        h = self._hint
+        if h is not None and h[3] and h[2] < seq:
+            self._hint = (h[0], h[3], h[2] + 1, 0)  # the next read starts after the acked item
+        self._count()
 
-    def _gc(self, may_delete_last):
-        # Delete fully acked segments. The newest one is kept unless the cursor is already
-        # durable (ack, load): otherwise a reboot could reuse its sequence numbers.
+    def _drop_one(self, count):
+        # The cap: the oldest whole item goes, in memory only.
+        a = self._acked + 1
+        for s in self._segs:
+            seq = max(s[_FIRST], a)
+            while seq <= s[_LAST]:
+                if not lost(s, seq, seq):
+                    self._set_acked(seq)
+                    if count:
+                        self.dropped += 1
+                    self._gc()
+                    return
+                seq += 1
+        self._n = 0
+
+    def _gc(self, tail=False):
+        # Deletes consumed segments, each only once the cursor holds its last seq: a segment
+        # never goes missing unexplained (a restart tells a deleted file from a consumed one)
+        # and its seqs are never handed out again. The tail only when asked: space is wanted,
+        # or it is full.
+        freed = False
         while self._segs:
             s = self._segs[0]
-            if s[_LAST] > self._acked:
+            if s[_LAST] > self._acked or s is self._tail and not tail:
                 break
-            if len(self._segs) == 1 and not (may_delete_last and s[_CLOSED]):
-                break
-            if not self._remove(s[_NO]):
-                break  # retried by a later gc, or at the next load
+            if s[_LAST] > self._dur:  # consumed by the cap, in memory only so far
+                try:
+                    self._put_cursor(self._acked)
+                except OSError as e:
+                    if not is_nospc(e):
+                        raise
+                    break
+            if s is self._tail:
+                self._close_tail()
+                self._tail = None
+            if not remove_quietly(self._fs, s[_PATH]):
+                break  # storage full: retried by a later gc or at the next open
             self._segs.pop(0)
+            if self._hint is not None and self._hint[0] == s[_FIRST]:
+                self._hint = None
+            freed = True
+        if freed and self._rsv is not None:
+            self._rsv.ensure()
 
-    def _head(self):
-        for s in self._segs:
-            if s[_LAST] > self._acked:
-                return max(s[_FIRST], self._acked + 1)
-        return None
+    def _close_tail(self):
+        if self._tf is not None:
+            close_quietly(self._tf)
+            self._tf = None
 
-    def _drop(self, count=True):
-        h = self._head()
-        if h is None:
-            return
-        self._acked = h
-        self._n -= 1
-        if count:
-            self.dropped += 1
-        self._gc(False)
+    def _seal(self):
+        # The tail takes no more items: closed, then renamed sealed. When the rename fails
+        # (raised) it stays closed where it is, is read there, and is renamed at the next open.
+        t = self._tail
+        self._close_tail()
+        self._tail = None
+        if t[_SIZE] < 0:
+            t[_SIZE] = -1 - t[_SIZE]
+        path = self._sp + "%08x%08x" % (t[_FIRST], t[_LAST])
+        try:
+            self._fs.rename(t[_PATH], path)
+        except OSError as e:
+            if not is_missing(e):
+                raise
+            self._fs.mkdir(self._dir + "/s")  # the first seal
+            self._fs.rename(t[_PATH], path)
+        t[_PATH] = path
 
-    def _write_cursor(self):
-        write_cursor(self._open, self._pre + "c%d" % self._cslot, self._acked)
-        self._cslot ^= 1  # only after success: a torn slot is rewritten, the good one kept
+    def _put_cursor(self, acked):
+        # Both slots, in place ("r+b"): a full disk cannot lose the old value to a truncation
+        # first. Full storage: the reserve is given up once for it, then OSError(ENOSPC).
+        b = stamp(b"CQC2", acked, self._segs[-1][_LAST] if self._segs else acked)
+        for i in (0, 1):
+            p = self._dir + "/c%d" % i
+            retry = True
+            while True:
+                f = None
+                try:
+                    try:
+                        f = self._open(p, "r+b")
+                    except OSError as e:
+                        if not is_missing(e):
+                            raise
+                        f = self._open(p, "wb")
+                    f.seek(0)
+                    f.write(b)
+                    f.flush()
+                    f.close()
+                    break
+                except OSError as e:
+                    if f is not None:
+                        close_quietly(f)
+                    self._rsv = self._rsv or Reserve(self._dir.rsplit("/", 1)[0] or "/",
+                                                     None if self._fs is os else self._fs)
+                    if not (retry and is_nospc(e) and self._rsv.release()):
+                        raise as_nospc(e)
+                    retry = False
+        self._dur = acked
 
-    # ---- public API
-
-    def __len__(self):
-        return self._n
+    def _put(self, seq, data):
+        t = self._tail
+        f = self._tf
+        h = self._rd.h  # the reader's buffer: reading and writing never overlap
+        pack_rec(h, seq, len(data))
+        try:
+            if t is None:
+                path = self._dir + "/t%08x" % seq
+                f = self._open(path, "wb")
+                f.write(stamp(b"CQS2", seq, self._acked,
+                              self._segs[-1][_LAST] if self._segs else self._acked))
+            elif f is None:
+                f = self._open(t[_PATH], "ab")
+            self._tf = f
+            f.write(h)
+            f.write(data)
+            struct.pack_into("<I", h, 0, binascii.crc32(data, binascii.crc32(h)))
+            f.write(memoryview(h)[0:4])
+            f.flush()
+        except OSError as e:
+            # Never written through this handle again (littlefs leaves it in an error state).
+            # Storage full and the file as it was (littlefs writes nothing or all): nothing
+            # happened, the seq stays unused, a new tail is removed (no empty file left
+            # behind), an old one is appended to again. Else the seq is used up (the item may
+            # have landed, torn or whole) and the tail sealed below its last item (storage
+            # full), or just closed: after a failing device's error nothing more is written.
+            self._close_tail()
+            if t is None:
+                if is_nospc(e):
+                    remove_quietly(self._fs, path)
+                    raise
+            else:
+                try:
+                    same = is_nospc(e) and self._fs.stat(t[_PATH])[6] == t[_SIZE]
+                except OSError:
+                    same = False
+                if same:
+                    raise
+                if is_nospc(e):
+                    try:
+                        self._seal()
+                    except OSError:
+                        pass
+            self._tail = None
+            self._next = seq + 1
+            raise
+        if t is None:
+            t = [seq, seq, path, _SSZ, 0, None, -1, 1]  # a segment, fields as in fsseg.py
+            self._segs.append(t)
+            self._tail = t
+        off = t[_SIZE]
+        t[_LAST] = seq
+        t[_LOFF] = off
+        t[_SIZE] = t[_SEEN] = off + _OVER + len(data)
 
     def append(self, data):
         if isinstance(data, str):
             data = data.encode()
         n = len(data)
-        rs = self._rs
-        pay = self._pay
-        k = (n + pay - 1) // pay or 1
-        if k > self._maxk:
+        if n > self.max_item:
             raise ValueError("item too large")
         while self._n >= self.capacity and self._n > 0:
-            self._drop()
+            self._drop_one(True)
         seq = self._next
-        buf = encode_item(data, seq, k, rs, pay)
-        retry = True
-        while True:
-            t = self._segs[-1] if self._segs else None
-            if t is None or t[_CLOSED] or t[_USED] + k > self._per:
-                if t is not None:
-                    t[_CLOSED] = True
-                seg = [self._nseg, seq, seq, 0, False]
-                self._nseg += 1
-            else:
-                seg = t
-            try:
-                f = self._open(self._path(seg[_NO]), "ab")
-                try:
-                    f.write(buf)
-                    f.flush()
-                finally:
-                    f.close()
-                break
-            except OSError as e:
-                # The file may now end in a torn record: never append to it again, and
-                # never reuse seq (the item may have landed after all).
-                seg[_CLOSED] = True
-                self._next = seq + 1
-                if retry and e.args and e.args[0] == _ENOSPC and len(self._segs) > 1:
-                    # Flash full: sacrifice the oldest segment (counted as dropped), retry once.
-                    retry = False
-                    s = self._segs[0]
-                    while self._segs and self._segs[0] is s and self._n > 0:
-                        self._drop()
-                    continue
-                raise
-        if seg is not t:
-            self._segs.append(seg)
-        seg[_LAST] = seq
-        seg[_USED] += k
-        if seg[_USED] >= self._per:
-            seg[_CLOSED] = True
-        self._next = seq + 1
+        t = self._tail
+        try:
+            if t is not None and (t[_LAST] + 1 != seq or t[_SIZE] < 0
+                                  or t[_SIZE] + _OVER + n > self._room):
+                self._gc(True)  # a consumed tail is deleted rather than sealed
+                if self._tail is not None:
+                    self._seal()
+            self._put(seq, data)
+        except OSError as e:
+            raise as_nospc(e)
+        self._next = seq + 1  # never handed out twice
         self._n += 1
         return seq
 
-    def _next_item(self, after, want, pos):
-        # (segno, seq, data, start, end) of the first complete item with seq > after,
-        # starting at pos = (segno, offset) when given.
+    def _find(self, after, read, start):
+        # (segment, seq, data, start, end) of the first whole item with seq > after.
         for s in self._segs:
-            if s[_LAST] <= after:
-                continue
-            off = 0
-            if pos is not None:
-                if s[_NO] < pos[0]:
-                    continue
-                if s[_NO] == pos[0]:
-                    off = pos[1]
-            try:
-                f = self._open(self._path(s[_NO]), "rb")
-            except OSError:
-                continue
-            try:
-                r = self._item_at(f, off, s[_USED], after, want)
-            finally:
-                f.close()
-            if r is not None:
-                return (s[_NO], r[0], r[1], r[2], r[3])
+            if s[_LAST] > after:
+                off = 0
+                prev = s[_FIRST] - 1
+                if start is not None and start[0] == s[_FIRST] and start[2] <= after:
+                    off = start[1]
+                    prev = start[2]
+                r = walk(self, s, off, prev, after, read)
+                if r is not None:
+                    return (s,) + r
         return None
 
     def peek(self):
         if self._n == 0:
             return None
-        r = self._next_item(self._acked, True, self._hint)
+        r = self._find(self._acked, True, self._hint)
         if r is None:
-            # The count covered records a cut left broken: no complete item is left to read,
-            # so the queue is empty, whatever the sequence ranges said.
-            self._n = 0
+            self._n = 0  # nothing whole is left to read
             return None
-        self._hint = (r[0], r[3])
-        return (r[1], r[2])
+        s, seq, data, start, end = r
+        self._hint = (s[_FIRST], start, seq - 1, end)
+        return (seq, data)
 
     def peek_into(self, buf):
-        # The oldest item copied into buf (a writable buffer): -> (seq, length) or None. No
-        # allocation the size of the item, whatever its size.
+        # The oldest item copied into buf (a writable buffer): (seq, length) or None. Nothing
+        # the size of the item is allocated, whatever its size.
         if self._n == 0:
             return None
-        r = self._next_item(self._acked, buf, self._hint)
+        r = self._find(self._acked, buf, self._hint)
         if r is None:
             self._n = 0
             return None
-        self._hint = (r[0], r[3])
-        return (r[1], r[2])
+        s, seq, n, start, end = r
+        self._hint = (s[_FIRST], start, seq - 1, end)
+        return (seq, n)
 
     def items(self, after=None, limit=None):
-        # Opens the segment per item so no file stays open while the caller holds the
-        # generator; do not append/ack while iterating.
-        pos = self._hint
-        if after is None or after < self._acked:
-            after = self._acked
-        else:
-            pos = None
+        # Opens the segment per item, so no file stays open while the caller holds the
+        # generator. Do not append or ack while iterating.
+        a = self._acked if after is None or after < self._acked else after
+        where = self._hint
         n = 0
         while limit is None or n < limit:
-            r = self._next_item(after, True, pos)
+            r = self._find(a, True, where)
             if r is None:
                 return
-            after = r[1]
-            pos = (r[0], r[4])
+            s, a, data, start, end = r
+            where = (s[_FIRST], end, a)
             n += 1
-            yield (r[1], r[2])
+            yield (a, data)
 
     def peek_last(self):
         for s in reversed(self._segs):
             if s[_LAST] <= self._acked:
-                return None
-            try:
-                f = self._open(self._path(s[_NO]), "rb")
-            except OSError:
-                continue
-            try:
-                off = 0
-                last = None
-                while True:
-                    r = self._item_at(f, off, s[_USED], self._acked, False)
-                    if r is None:
-                        break
-                    last = r[2]
-                    off = r[3]
-                if last is not None:
-                    r = self._item_at(f, last, s[_USED], self._acked, True)
-                    if r is not None:
-                        return (r[0], r[1])
-            finally:
-                f.close()
+                break
+            r = None
+            if s[_LOFF] >= _SSZ:  # a tail: its newest record's offset is known
+                r = walk(self, s, s[_LOFF], s[_LAST] - 1, self._acked, False)
+            r = r or scan(self, s, self._acked)
+            r = r and walk(self, s, r[2], r[0] - 1, r[0] - 1, True)  # now with its bytes
+            if r is not None:
+                return r[0:2]
         return None
 
     def ack(self, seq):
-        if not self._segs or seq <= self._acked:
-            return
-        if seq > self._segs[-1][_LAST]:
-            seq = self._segs[-1][_LAST]  # never acknowledge what does not exist yet
-        if seq <= self._acked:
-            return
-        self._acked = seq
-        self._write_cursor()  # before deleting: segments must never be ahead of the cursor
-        self._gc(True)
-        self._count()
+        seq = min(seq, self._segs[-1][_LAST] if self._segs else 0)  # only what exists
+        if seq > self._acked:
+            self._put_cursor(seq)  # raises with nothing changed: the caller retries later
+            self._set_acked(seq)
+            self._gc(not self._n)  # an empty queue keeps no storage, not even its tail
 
     def drop_oldest(self):
-        # Drops the oldest segment's waiting items (at least one): frees a file's space.
-        if self._n == 0:
-            return 0
-        before = self._n
-        s = self._segs[0] if self._segs else None
-        while self._n > 0 and self._segs and self._segs[0] is s:
-            self._drop()
-        if self._n == before:
-            self._drop()
-        self._write_cursor()
+        a = self._acked + 1
+        for s in self._segs:
+            lo = max(s[_FIRST], a)
+            k = s[_LAST] - lo + 1 - lost(s, lo, s[_LAST]) if s[_LAST] >= lo else 0
+            if k > 0:
+                self._put_cursor(s[_LAST])
+                self._set_acked(s[_LAST])
+                self.dropped += k
+                self._gc(True)
+                return k
         self._gc(True)
-        return before - self._n
+        return 0
 
     def close(self):
+        self._close_tail()
         self._segs = []
+        self._tail = None
         self._n = 0

@@ -5,7 +5,7 @@
 from . import device_id as dmod
 from .batcher import Batcher, event_size
 from .clock import Clock
-from .compat import MICROPYTHON, crc32
+from .compat import MICROPYTHON
 from .log import ERROR, WARNING
 from .request import FLAGS_MAX, REQUEST_MAX, RequestBuilder, claimed_of
 from .sender import Sender
@@ -51,7 +51,6 @@ def start(core, platform):
     core._merge_from = pending_merge
     core._init_ticks = core.clock.ticks()
     core.batcher = Batcher(core)
-    _recover(core.batcher, core)
     core.log.i(_M, "init", "sdk=%s, device_id_type=%s", core.sdk_name,
                                                           core.device_id_type)
 
@@ -60,6 +59,9 @@ def requests(core):
     # Init-time requests of features set up in Config; each module loads only when used, and
     # each is guarded on its own: one failing never makes the SDK inert or stops the others.
     cfg = core.config
+    # The open event batch of the last run (closed again as needed: that queues requests, so
+    # it happens once the SDK counts as ready).
+    core.safely("init events", lambda: _recover(core.batcher, core))
     if core._merge_from:
         # A cut interrupted a change with merge: its merge request is queued now (once).
         from .admin import finish_merge
@@ -87,7 +89,8 @@ def _queue(core, name, capacity, max_item, fs):
     if q is None:
         from .fsqueue import FsQueue
 
-        q = FsQueue(core.store.path(name), capacity=capacity, fs=fs, max_item=max_item)
+        q = FsQueue(core.store.path(name), capacity=capacity, fs=fs, max_item=max_item,
+                    reserve=core.store.reserve)
     return q
 
 
@@ -108,19 +111,15 @@ def _initial(config, stored, generate):
 def _load_id(store, log=None):
     # -> (id, type, old id still to merge or None), or None on a first start or when the file
     # is damaged (reported once: the SDK then starts as if for the first time).
-    raw = store.read("device_id")
-    if not raw:
-        return None
+    before = store.corrupt
+    raw = store.read_checked("device_id")
     try:
-        text = raw.decode()
-        head, body = text.split("\n", 1)
-        if head == "%d %08x" % (dmod.VERSION, crc32(body.encode()) & 0xFFFFFFFF):
-            parts = body.split("\n")
-            if len(parts) == 3 and parts[1]:
-                return parts[1], parts[0], parts[2] or None
+        parts = raw.decode().split("\n")
+        if len(parts) == 3 and parts[1]:
+            return parts[1], parts[0], parts[2] or None
     except Exception:
         pass
-    if log is not None:
+    if raw is not None or store.corrupt != before:
         log.notice("device_id", ERROR, "DeviceId", "load",
                    "stored device ID is damaged: starting with a new one")
     return None

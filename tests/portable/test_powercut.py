@@ -1,6 +1,7 @@
 # test_powercut.py - FsQueue under random power cuts on real LittleFS.
 # The flash (VfsLfs2 RAM device on MicroPython, littlefs-python on CPython) dies at a random
-# device operation inside append, peek or ack; the in-flight program/erase is half done.
+# device operation inside append, peek or ack; the in-flight program/erase is torn in one of
+# ramblock.MODES (half, a random prefix, NOR-style missing bits, nothing, all).
 # Then a fresh filesystem is mounted on the same bytes (reboot), the queue is reopened and
 # checked against a model: no corrupt item, every append that returned is present unless
 # acked or dropped by the cap, order holds, and a cut costs at most one re-delivered item.
@@ -10,7 +11,7 @@ import sys
 
 from countly_mp.fsqueue import FsQueue
 from fakes import tmpdir
-from ramblock import Disk
+from ramblock import MODES, Disk
 
 from xorshift import XorShift
 
@@ -57,7 +58,7 @@ def _check(got, model, op, new):
 def _run(seed, cuts):
     rng = XorShift(seed)
     # File-backed on MicroPython: the image stays out of the 128 KiB heap the queue runs in.
-    disk = Disk(4096, 10, tmpdir("flash") + "/image")
+    disk = Disk(4096, 16, tmpdir("flash") + "/image")
     disk.format()
     dev = disk.dev
     fs, d = disk.mount()
@@ -78,7 +79,7 @@ def _run(seed, cuts):
         err = None
         start = dev.ops
         if rng.below(3):  # two trials in three are cut somewhere inside the call
-            dev.arm(1 + rng.below(kmax[op]))
+            dev.arm(1 + rng.below(kmax[op]), MODES[rng.below(len(MODES))])
         try:
             if op == "append":
                 seq = q.append(_payload(idx, n))
@@ -114,6 +115,7 @@ def _run(seed, cuts):
         fs, d = disk.mount()
         q = FsQueue(d, capacity=CAP, fs=fs)
         got = [(s, _decode(b)) for s, b in q.items()]
+        assert q.corrupt == 0, "a cut showed as damage: LittleFS writes are atomic"
         _check(got, model, op, (idx, returned))
         assert len(q) == len(got), "len after reboot"
         if op == "append":

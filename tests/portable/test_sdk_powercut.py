@@ -90,9 +90,11 @@ def boot(disk, server):
 
 def _run(seed):
     rng = XorShift(seed)
-    # ESP32 geometry: 4 KiB blocks. On MicroPython the image lives in a host file so that
+    # ESP32 geometry: 4 KiB blocks, 32 of them: room for the queues, their reserve and the
+    # state files with the small backlog below, so that no loss can be a legitimate drop on a
+    # full flash. On MicroPython the image lives in a host file so that
     # the 128 KiB heap holds only the SDK and the test.
-    disk = Disk(4096, 16, tmpdir("flash") + "/image")
+    disk = Disk(4096, 32, tmpdir("flash") + "/image")
     disk.format()
     dev = disk.dev
     server = Server()

@@ -5,17 +5,23 @@
 # makes a littlefs-python filesystem look like the few `os`/`open` calls FsQueue makes.
 # Disk ties one byte image to either runtime: format(), mount() (= reboot), counters.
 #
-# Power cut: arm(k) makes the k-th device operation from now (read, program or erase) the
-# last one. A program or erase in flight is half done (the first half of the bytes change),
-# then the device is dead: MicroPython raises once at the cut, after which every call
-# returns an error code (-5, LFS_ERR_IO) without allocating, because littlefs may call us
-# from a file finaliser while the heap is locked. littlefs-python callbacks are `noexcept`,
-# so on CPython the cut is signalled by the error code only.
+# Power cut: arm(k, mode) makes the k-th device operation from now (read, program, erase)
+# the last one. A program or erase in flight is torn as mode says (MODES: the first half of
+# its bytes land, a random prefix, every byte with some 0 bits still 1 as on NOR flash,
+# nothing, or all of it yet reported failed), then the device is dead: every call from the
+# cut on returns an error code (-5, LFS_ERR_IO) without allocating (littlefs may call us from
+# a file finaliser while the heap is locked).
+# Never an exception: one raised inside littlefs would jump out of it half-way, e.g. leave
+# a half-opened file whose finaliser later commits garbage to the next mount of the image,
+# which no real power cut can do.
 
 import sys
 
+from xorshift import XorShift
+
 MP = sys.implementation.name == "micropython"
 _EIO = -5
+MODES = ("half", "prefix", "nor", "none", "full")
 
 
 _MIN = 10 * 4096
@@ -54,10 +60,44 @@ class _Faults:
         self.cut_at = 0  # absolute op number of the cut; 0 = never
         self.dead = False
         self.fired = False
-        self._exc = OSError(5)  # preallocated: raising it does not need the heap
+        self.mode = "half"
+        self._rng = XorShift(2463534242)  # for the torn modes
 
-    def arm(self, k):
+    def arm(self, k, mode="half"):
+        # mode: what the program or erase hit by the cut leaves (see MODES).
         self.cut_at = self.ops + k
+        self.mode = mode
+
+    def _landed(self, buf, cut):
+        # The bytes of a program that reach the flash.
+        if not cut or self.mode == "full":
+            return buf
+        try:
+            return self._torn(buf)
+        except MemoryError:  # a locked heap (a finaliser): nothing lands
+            return b""
+
+    def _torn(self, buf):
+        n = len(buf)
+        if self.mode == "half":
+            return buf[: n // 2]
+        if self.mode == "prefix":
+            return buf[: self._rng.below(n + 1)]
+        if self.mode == "none":
+            return buf[:0]
+        out = bytearray(buf)  # nor: each byte lands with some of its 0 bits still 1
+        for i in range(n):
+            out[i] |= self._rng.below(256) & ~out[i] & 0xFF
+        return out
+
+    def _erased(self, cut):
+        # How many bytes from the start of the block an erase hit by the cut clears.
+        m = self.mode
+        if not cut or m == "full":
+            return self.bs
+        if m == "none":
+            return 0
+        return self.bs // 2 if m == "half" else self._rng.below(self.bs // 256 + 1) * 256
 
     def disarm(self):
         self.cut_at = 0
@@ -79,16 +119,15 @@ class _Faults:
         return False
 
     def _prog(self, a, buf, cut):
+        buf = self._landed(buf, cut)
         n = len(buf)
-        if cut:
-            n //= 2  # half-programmed: only the first half reached the flash
-        self.data[a : a + n] = buf[:n] if cut else buf
+        self.data[a : a + n] = buf
         self.progs += 1
         self.prog_bytes += n
 
     def _erase(self, blk, cut):
         a = blk * self.bs
-        n = self.bs // 2 if cut else self.bs
+        n = self._erased(cut)
         d = self.data
         ff = self._ff
         for i in range(a, a + n, 256):
@@ -105,7 +144,7 @@ class RAMBlockDev(_Faults):
         if self.dead:
             return _EIO
         if self._tick():
-            raise self._exc
+            return _EIO
         self.reads += 1
         a = blk * self.bs + off
         try:
@@ -125,9 +164,7 @@ class RAMBlockDev(_Faults):
             off = 0
         cut = self._tick()
         self._prog(blk * self.bs + off, buf, cut)
-        if cut:
-            raise self._exc
-        return 0
+        return _EIO if cut else 0
 
     def ioctl(self, op, arg):
         if op == 4:
@@ -139,9 +176,7 @@ class RAMBlockDev(_Faults):
                 return _EIO
             cut = self._tick()
             self._erase(arg, cut)
-            if cut:
-                raise self._exc
-            return 0
+            return _EIO if cut else 0
         if self.dead and op == 3:
             return _EIO
         return 0
@@ -161,22 +196,22 @@ class FileBlockDev(RAMBlockDev):
         if self.dead:
             return _EIO
         if self._tick():
-            raise self._exc
+            return _EIO
         self.reads += 1
         self.f.seek(blk * self.bs + off)
         self.f.readinto(buf)
         return 0
 
     def _prog(self, a, buf, cut):
-        n = len(buf) // 2 if cut else len(buf)
+        buf = self._landed(buf, cut)
         self.f.seek(a)
-        self.f.write(buf[:n] if cut else buf)
+        self.f.write(buf)
         self.progs += 1
-        self.prog_bytes += n
+        self.prog_bytes += len(buf)
 
     def _erase(self, blk, cut):
         self.f.seek(blk * self.bs)
-        for _ in range((self.bs // 2 if cut else self.bs) // 256):
+        for _ in range(self._erased(cut) // 256):
             self.f.write(self._ff)
         self.erases += 1
 
@@ -295,6 +330,12 @@ try:
 
         def rename(self, a, b):
             return self._do(self.lfs.rename, a, b)
+
+        def statvfs(self, path):
+            bs = self.lfs.cfg.block_size
+            n = self.lfs.block_count
+            free = n - self._do(lambda: self.lfs.used_block_count)
+            return (bs, bs, n, free, free, 0, 0, 0, 0, 255)
 
         def stat(self, path):
             st = self._do(self.lfs.stat, path)
