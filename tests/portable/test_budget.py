@@ -30,7 +30,7 @@ def test_thirty_events_with_two_key_segmentation_are_delivered_at_defaults():
         assert ly.events.record("reading", segmentation={"sensor": "bme280", "room": "lab",
                                                          "id": i})
     assert ly.flush() >= 2 and ly.pending() == 0
-    assert c.delivered_once(list(range(30))) == ([], [])
+    assert c.delivered_once(range(30)) == ([], [])
 
 
 def test_one_event_at_every_segmentation_limit_is_trimmed_and_delivered():
@@ -73,7 +73,7 @@ def test_guard_keeps_the_fatal_crash_with_events_pending():
         pass
     c.keep("crash")
     ly.flush()
-    assert c.delivered_once(list(range(30))) == ([], [])
+    assert c.delivered_once(range(30)) == ([], [])
     crash = json.loads(c.items[0][1])
     assert crash["_name"] == "ValueError: sensor died" and crash["_nonfatal"] is False
 
@@ -89,7 +89,7 @@ def test_fourteen_custom_properties_of_256_and_a_4096_picture_are_all_delivered(
     assert ly.user.save()
     assert ly.flush() >= 2 and ly.pending() == 0
     got = {}
-    for name, v in c.items:
+    for _name, v in c.items:
         d = json.loads(v)
         for k in d:
             if k == "custom":
@@ -107,7 +107,7 @@ def test_array_modifiers_past_the_budget_are_split_not_lost():
     c.keep("user_details")
     assert ly.user.save() and ly.flush() >= 2
     pushed = []
-    for name, v in c.items:
+    for _name, v in c.items:
         pushed += json.loads(v)["custom"]["tags"]["$push"]
     assert pushed == [value + "%02d" % i for i in range(40)]
 
@@ -136,5 +136,5 @@ def test_every_request_stays_within_the_budget():
         ly.events.record("e", segmentation={"id": i, "v": value})
     ly.crashes.record_error("x" * 200, stack)
     ly.flush()
-    assert c.delivered_once(list(range(60))) == ([], [])
+    assert c.delivered_once(range(60)) == ([], [])
     assert max(sizes) <= REQUEST_MAX + 100  # + rr and the checksum

@@ -2,7 +2,6 @@
 # Runs under pytest and under `micropython -X heapsize=128k`. Each test asserts the exact
 # requests that left the SDK.
 
-import json
 
 from fakes import T0
 from featkit import make
@@ -90,17 +89,27 @@ def test_events_batch_at_threshold_and_on_interval():
 def test_default_threshold_batches_close_at_the_budget_and_all_arrive():
     # Default Config: 100 events with a two-key segmentation do not fit one request; they are
     # split over as many as needed, each within the budget, none lost, order kept.
+    from collect import Collector
+
     from countly_mp.request import REQUEST_MAX
 
-    ly, p, t = make(manual_sessions=True)
-    for i in range(100):
-        assert ly.events.record("reading", sum=21.5, segmentation={"sensor": "bme280", "n": i})
-    assert ly.flush() == len(t.sent) and ly.pending() == 0 and len(ly.event_queue) == 0
+    c = Collector()
     got = []
-    for i in range(len(t.sent)):
-        assert len(t.sent[i][2] or t.sent[i][1]) <= REQUEST_MAX + 100
-        got += [e["segmentation"]["n"] for e in json.loads(t.param(i, "events"))]
-    assert got == list(range(100)) and len(t.sent) > 1
+    c.on_event = lambda e: got.append(e["segmentation"]["id"])  # in arrival order
+    sizes = []
+    real = c.exchange
+
+    def measure(method, path, body=None, content_type=None, max_body=None):
+        sizes.append(len(body if body is not None else path))
+        return real(method, path, body, content_type, max_body)
+
+    c.exchange = measure
+    ly, p, t = make(transport=c, manual_sessions=True)
+    for i in range(100):
+        assert ly.events.record("reading", sum=21.5, segmentation={"sensor": "bme280", "id": i})
+    assert ly.flush() == len(sizes) and ly.pending() == 0 and len(ly.event_queue) == 0
+    assert got == list(range(100)) and len(sizes) > 1
+    assert max(sizes) <= REQUEST_MAX + 100
 
 
 def test_timed_event_duration_in_seconds_from_ticks():

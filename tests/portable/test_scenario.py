@@ -27,7 +27,7 @@ def boot(root, server, was=None):
 
 
 def _run(seconds, down_from, down_to, restart_at):
-    server = Collector()
+    server = Collector(ids=PER_S * HOUR_S)
     root = tmpdir("hour")
     ly, p = boot(root, server)
     n = 0
@@ -66,7 +66,7 @@ def _run(seconds, down_from, down_to, restart_at):
 def _check(ly, server, n, accepted, refused):
     assert refused == 0 and accepted == n, (refused, accepted, n, ly.status())
     assert ly.pending() == 0
-    missing, twice = server.delivered_once(list(range(n)))
+    missing, twice = server.delivered_once(range(n))
     assert missing == [] and twice == [], (len(missing), twice[:5])
     st = ly.status()
     assert st["dropped"] == 0 and st["trimmed"] == 0 and st["errors"] == 0, st

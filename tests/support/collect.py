@@ -1,8 +1,8 @@
 # collect.py - a fake Countly server for volume tests, in constant memory: each request is
 # checked and summarised as it arrives instead of being kept (a 128 KiB MicroPython heap
-# cannot hold hours of requests, nor find a 5 KB hole for a copy of one once it fragments:
-# requests are read through one buffer allocated at import, and events are decoded one by one).
-# Runs on CPython and MicroPython.
+# cannot hold hours of requests, nor find a 5 KB hole for a copy of one once it fragments: a
+# request is read where the SDK built it, in its send buffer, and events are decoded one by
+# one). Runs on CPython and MicroPython.
 #
 # Like the real server it answers a request that repeats the previous one byte for byte (but
 # for rr and the checksum) with Success and ignores it, so a resend after a lost answer is
@@ -12,19 +12,17 @@
 import hashlib
 import json
 
-from countly_mp.request import REQUEST_MAX
+from countly_mp import sendbuf
 from countly_mp.wire import unquote
 
 SUCCESS = (200, None, b'{"result":"Success"}')
-_BUF = bytearray(REQUEST_MAX + 1024)  # the largest request the SDK can send
-_MV = memoryview(_BUF)
 _BOUNDARY = b"%7D%2C%7B%22key%22"  # '},{"key"' between two encoded events
 _COUNTED = ("begin_session", "end_session", "session_duration", "events", "crash",
             "user_details", "location", "consent", "old_device_id", "apm")
 
 
 class Collector:
-    def __init__(self, ids=12000):
+    def __init__(self, ids=256):
         # Integer event ids below `ids` are counted 2 bits each, saturating at 3 (a dict of
         # 4000 int keys takes 77 KB of a MicroPython heap); other ids in a dict.
         self.ids = ids
@@ -63,45 +61,50 @@ class Collector:
         return got
 
     def _receive(self, path, body):
-        if body is None:
-            body = path.encode() if isinstance(path, str) else path
-            start = 3  # after "/i?"
+        # The params as (buffer, start, end): the SDK's send buffer itself when the request is
+        # a view of it (no copy), else a copy (instant requests are small).
+        sb = sendbuf._shared[0]
+        view = path if body is None else body
+        if sb is not None and sb.owner is not None and len(view) == sb.n - sb.start + (
+                3 if body is None else 0):
+            buf, pos, end = sb.buf, sb.start, sb.n
         else:
-            start = 0
-        n = len(body) - start
-        _MV[:n] = body[start:] if start else body
-        end = _BUF.find(b"&rr=", 0, n)
-        end = n if end < 0 else end
-        digest = hashlib.sha256(_MV[:end]).digest()
+            raw = view.encode() if isinstance(view, str) else bytes(view)
+            if body is None:
+                raw = raw[raw.find(b"?") + 1 :]
+            buf, pos, end = bytearray(raw), 0, len(raw)
+        mv = memoryview(buf)
+        i = buf.find(b"&rr=", pos, end)
+        stop = end if i < 0 else i
+        digest = hashlib.sha256(mv[pos:stop]).digest()
         if digest == self._last:
             self.duplicates += 1
             return SUCCESS
         self._last = digest
         self.requests += 1
-        pos = 0
-        while pos < end:
-            amp = _BUF.find(b"&", pos, end)
-            amp = end if amp < 0 else amp
-            eq = _BUF.find(b"=", pos, amp)
+        while pos < stop:
+            amp = buf.find(b"&", pos, stop)
+            amp = stop if amp < 0 else amp
+            eq = buf.find(b"=", pos, amp)
             if eq > 0:
-                self._param(bytes(_MV[pos:eq]).decode(), eq + 1, amp)
+                self._param(buf, mv, bytes(mv[pos:eq]).decode(), eq + 1, amp)
             pos = amp + 1
         return SUCCESS
 
-    def _param(self, name, a, b):
+    def _param(self, buf, mv, name, a, b):
         if name in self._keep:
-            self.items.append((name, unquote(bytes(_MV[a:b]).decode())))
+            self.items.append((name, unquote(bytes(mv[a:b]).decode())))
         if name == "device_id":
-            d = unquote(bytes(_MV[a:b]).decode())
+            d = unquote(bytes(mv[a:b]).decode())
             self.devices[d] = self.devices.get(d, 0) + 1
         if name in _COUNTED:
             self.kinds[name] = self.kinds.get(name, 0) + 1
         if name == "events":
             a += 3  # "%5B"
             while a < b:
-                cut = _BUF.find(_BOUNDARY, a, b)
+                cut = buf.find(_BOUNDARY, a, b)
                 stop = b - 3 if cut < 0 else cut + 3  # through "%7D", without "%5D"
-                e = json.loads(unquote(bytes(_MV[a:stop]).decode()))
+                e = json.loads(unquote(bytes(mv[a:stop]).decode()))
                 seg = e.get("segmentation") or {}
                 eid = seg.get("id", e["key"])
                 if e["key"] == "[CLY]_view" and "visit" not in seg:

@@ -13,10 +13,10 @@ from countly_mp.countly import Countly
 URL = "http://127.0.0.1:9"
 
 
-def make(answers=None, root=None, **opts):
+def make(answers=None, root=None, transport=None, **opts):
     # Config defaults unless the test is about an option (a fixed device ID keeps assertions
-    # readable).
-    t = ScriptedTransport(answers)
+    # readable). transport: another fake server instead of a ScriptedTransport.
+    t = transport or ScriptedTransport(answers)
     p = FakePlatform(root=root, transport=t)
     opts.setdefault("device_id", "dev1")
     ly = Countly(Config(URL, "APPKEY", **opts), platform=p)
