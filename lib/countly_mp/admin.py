@@ -43,7 +43,7 @@ def finish_merge(core):
 def end_for_change(core):
     # Device ID change without merge: events and the session close under the old ID.
     # Returns whether a session was running, for begin_after_change.
-    core.flush_events()
+    core.batcher.close()
     core.user_save()
     was_active = core.sessions.active
     if was_active:
@@ -78,7 +78,7 @@ def change(core, new_id, merge=False):
             return True
         if merge:
             old = core.current_id
-            core.flush_events()  # what was recorded so far belongs to the old ID
+            core.batcher.close()  # what was recorded so far belongs to the old ID
             core.user_save()
             set_device_id(core, new_id, dmod.DeviceIdType.DEVELOPER_SUPPLIED, old)
             finish_merge(core)

@@ -79,7 +79,7 @@ class ConsentApi:
         if f == Consent.SESSIONS and core.sessions.active:
             core.sessions.end_now()
         elif f == Consent.EVENTS:
-            core.flush_events()
+            core.batcher.close()
             core.events.clear_timed()
         elif f == Consent.VIEWS and loaded.get("views") is not None:
             core.views.session_end()

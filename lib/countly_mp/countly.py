@@ -123,15 +123,12 @@ class Countly:
         except Exception as e:
             self.internal_error(_M, "tick", e)
             return None
-        self._damage()
+        for q in (self.request_queue, self.event_queue):
+            # damaged records on flash are skipped by the queues and counted: said once each
+            if q.corrupt:
+                self.log.notice(q, ERROR, _M, "tick", "%d damaged records on flash skipped "
+                                "(status()['corrupt'])", q.corrupt)
         return None if outcome is None else outcome == OK
-
-    def _damage(self):
-        # Damaged records on flash are skipped by the queues and counted; said once per queue.
-        for name in ("request_queue", "event_queue"):
-            if getattr(self, name).corrupt:
-                self.log.notice(name, ERROR, _M, "tick", "%s: %d damaged records on flash "
-                                "skipped (status()['corrupt'])", name, getattr(self, name).corrupt)
 
     def timers(self):
         # The port's housekeeping (NTP on an ESP32), the session update, the event batch's
@@ -233,20 +230,17 @@ class Countly:
     def internal_error(self, module, function, exc):
         # An SDK bug or a storage failure: reported once per place, never with payload data.
         # Called from except clauses: it never raises, not even MemoryError.
-        if isinstance(exc, MemoryError):
-            self.memory_error(module, function)
-            return
         try:
+            if isinstance(exc, MemoryError):
+                self.log.notice("memory", ERROR, module, function, "out of memory: this call "
+                                "did nothing (data not recorded, or sending retried later)")
+                return
             self.log.notice(module + function, ERROR, module, function, "internal error %s: %s",
                             type(exc).__name__, exc)
             if self.config.logging:
                 print(exception_text(exc))
         except Exception:
             pass
-
-    def memory_error(self, module, function):
-        self.log.notice("memory", ERROR, module, function, "out of memory: this call did "
-                        "nothing (data not recorded, or sending retried later)")
 
     def trim(self, module, function, message, *args):
         # Something the app gave was cut to fit the request budget: counted, said once.
@@ -339,5 +333,3 @@ class Countly:
         if first is not None and first[0] <= through:
             eq.ack(through)
 
-    def flush_events(self):
-        self.batcher.close()

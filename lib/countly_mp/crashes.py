@@ -166,7 +166,7 @@ class Crashes:
         custom = limits.segmentation(core, custom, _M, "record")
         if custom:
             crash["_custom"] = custom
-        core.safely("crash events", core.flush_events)  # what happened before goes first
+        core.safely("crash events", core.batcher.close)  # what happened before goes first
         body = _fit(core, crash, list(self._crumbs), lines, core.builder.room("crash"))
         if body is None:
             return False

@@ -160,9 +160,9 @@ class Sender:
                         continue
                 job = buf.finish(len(core.request_queue), core.config.salt,
                                  core.config.force_post or "P" in flags)
-            except MemoryError:
+            except MemoryError as e:
                 buf.owner = None
-                core.memory_error(_M, "prepare")
+                core.internal_error(_M, "prepare", e)
                 self._cool(1, False)
                 return None
             except Exception as e:

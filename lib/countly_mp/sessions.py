@@ -65,7 +65,7 @@ class Sessions:
         core = self._core
         if not self.active:
             return False
-        core.safely("session events", core.flush_events)  # the session's events go first
+        core.safely("session events", core.batcher.close)  # the session's events go first
         core.enqueue([("session_duration", self._elapsed_s())])
         self._save()
         return True
@@ -77,7 +77,7 @@ class Sessions:
         views = core.__dict__.get("views")
         if views is not None:
             views.session_end()  # the open view ends (with its duration) before the session
-        core.safely("session events", core.flush_events)
+        core.safely("session events", core.batcher.close)
         core.safely("session user", core.user_save)
         self.active = False
         core.enqueue([("end_session", "1"), ("session_duration", self._elapsed_s())])

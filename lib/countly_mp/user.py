@@ -190,7 +190,7 @@ class User:
                 core.log.w(_M, "save", "no users consent, cached changes dropped")
                 self.clear()
                 return False
-            core.safely("user events", core.flush_events)  # earlier events keep their order
+            core.safely("user events", core.batcher.close)  # earlier events keep their order
             room = self._room()
             while self._named or self._custom:
                 details, size = {}, 0

@@ -13,7 +13,7 @@ def nosync_first():
     board.run_boot_py()
     ly, p = make()
     record(ly, "unsynced")
-    ly.flush_events()
+    ly.batcher.close()
     tick(ly, 3)
     check(ly.pending() >= 2, "queued offline")
     # power off: the process ends without a sleep, RTC and its memory are lost

@@ -126,7 +126,7 @@ def test_pause_and_drop_print_once_per_cause_with_logging_off():
     c.answers = [(413, None, b""), (413, None, b"")]
     ly.events.record("a")
     ly.events.record("b")
-    ly.flush_events()
+    ly.batcher.close()
     ly.flush()
     assert len(sink.having("request dropped, the server will not take it")) == 1
     assert ly.status()["dropped"] == 2 and ly.status()["last_status"] == 413

@@ -51,7 +51,7 @@ def test_events_survive_restart_before_batching():
 def test_cut_between_event_removal_and_request_ack_sends_nothing_twice():
     ly, p, t = make(manual_sessions=True)
     ly.events.record("once")
-    ly.flush_events()
+    ly.batcher.close()
     # Simulate the cut: the events leave the event queue, then power goes before the request
     # is marked sent.
     class PowerCut(Exception):
@@ -75,7 +75,7 @@ def test_cut_after_the_events_request_is_queued_claims_them_once():
     ly, p, t = make(manual_sessions=True)
     for k in ("a", "b"):
         ly.events.record(k)
-    ly.flush_events()  # the events request is on flash: a restart must not batch them again
+    ly.batcher.close()  # the events request is on flash: a restart must not batch them again
     ly2, p2, t2 = make(root=p.root, manual_sessions=True)
     ly2.events.record("c")
     assert ly2.pending() == 2

@@ -89,7 +89,7 @@ def _run(seed, modes, rounds):
         chaos.ctl("queue/" + mode, "POST")
         for _ in range(3):
             accepted += ly.events.record("chaos", segmentation={"r": r}) is True
-        ly.flush_events()
+        ly.batcher.close()
         t0 = chaos.now_ms()
         ly.tick()
         longest_tick = max(longest_tick, chaos.since(t0))
