@@ -129,8 +129,7 @@ class Crashes:
             core.log.w(_M, "record", "no crashes consent, crash not recorded")
             return False
         cfg = core.config
-        text = message if not stack else message + "\n" + stack
-        lines = _limit_lines(text, cfg.max_stack_trace_lines_per_thread,
+        lines = _limit_lines((message, stack), cfg.max_stack_trace_lines_per_thread,
                              cfg.max_stack_trace_line_length)
         p = core.platform
         metrics = p.metrics()
@@ -255,19 +254,21 @@ def _headline(exc):
     return name + ": " + text if text else name
 
 
-def _limit_lines(text, max_lines, max_len):
-    # The first max_lines lines (the guide's sanity cap of 50 threads x 30 lines at most), each
-    # cut to max_len. Scans in place: no list of every line of a huge trace.
+def _limit_lines(texts, max_lines, max_len):
+    # The first max_lines lines of the message and then the stack (the guide's sanity cap of
+    # 50 threads x 30 lines at most), each cut to max_len. Scans in place: no copy of a huge
+    # trace, no list of all its lines.
     out = []
-    start = 0
-    n = len(text)
     limit = min(max_lines, _MAX_LINES)
-    while start < n and len(out) < limit:
-        end = text.find("\n", start)
-        if end < 0:
-            end = n
-        out.append(text[start : min(end, start + max_len)])
-        start = end + 1
+    for text in texts:
+        start = 0
+        n = len(text) if text else 0
+        while start < n and len(out) < limit:
+            end = text.find("\n", start)
+            if end < 0:
+                end = n
+            out.append(text[start : min(end, start + max_len)])
+            start = end + 1
     while out and out[-1] == "":
         out.pop()
     return out or [""]

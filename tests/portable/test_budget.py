@@ -18,7 +18,7 @@ URL = "http://127.0.0.1:9"
 def make(**opts):
     c = Collector()
     lines = []
-    opts.setdefault("log_listener", lambda m, lv: lines.append(m))
+    opts.setdefault("log_listener", lambda m, lv: lv <= 2 and lines.append(m))  # warnings up
     ly = Countly(Config(URL, "APPKEY", **opts), platform=FakePlatform(transport=c))
     return ly, c, lines
 
