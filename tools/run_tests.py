@@ -55,7 +55,7 @@ def build_tests():
     for sub in ("tests/support", "tests/portable"):
         for path in sorted(glob.glob(os.path.join(ROOT, sub, "*.py"))):
             name = os.path.basename(path)[:-3]
-            _compile(path, os.path.join(out, name + ".mpy"), name + ".py", None)
+            _compile(path, os.path.join(out, name + ".mpy"), name, None)
     return out
 
 

@@ -1,4 +1,4 @@
-# events.py - custom and timed events.
+# events.py - custom events (timed events: timed.py).
 # Each recorded event is one item on flash at once (a power cut loses none); batcher.py turns
 # them into `events` requests. An event is built whole here and checked against the request
 # budget: one that alone cannot fit a request loses its largest segmentation values first
@@ -37,6 +37,10 @@ def _seconds(ms):
     # Durations are integer ms inside the SDK; the wire wants seconds. Written as a decimal
     # string so no float (single precision on ESP32) ever touches the value.
     return "%d.%03d" % (ms // 1000, ms % 1000)
+
+
+def _false(*args, **kwargs):
+    return False
 
 
 class Events:
@@ -139,52 +143,19 @@ class Events:
             return None
         return data
 
-    def start(self, key):
-        core = self._core
+    def __getattr__(self, name):
+        # Timed events (start, end, cancel) are in timed.py, loaded on first use: an app that
+        # never times an event never holds that code.
+        if name not in ("start", "end", "cancel"):
+            raise AttributeError(name)
         try:
-            core.log.i(_M, "start", "key=[%s]", key)
-            if not core.accepting(_M, "start"):
-                return False
-            key = limits.key(core, key, _M, "start")
-            if key is None or not self._allowed(key):
-                return False
-            if key in self._timed:
-                core.log.w(_M, "start", "event [%s] already started, ignored", key)
-                return False
-            self._timed[key] = core.clock.ticks()
-            return True
-        except Exception as e:
-            core.internal_error(_M, "start", e)
-            return False
+            from . import timed
 
-    def end(self, key, segmentation=None, count=1, sum=0):
-        core = self._core
-        try:
-            core.log.i(_M, "end", "key=[%s]", key)
-            key = limits.key(core, key, _M, "end")
-            if key is None:
-                return False
-            started = self._timed.pop(key, None)
-            if started is None:
-                core.log.w(_M, "end", "event [%s] was not started, ignored", key)
-                return False
-            return self.add(key, count, sum, None, segmentation, dur_ms=core.clock.since(started))
-        except Exception as e:
-            core.internal_error(_M, "end", e)
-            return False
-
-    def cancel(self, key):
-        core = self._core
-        try:
-            core.log.i(_M, "cancel", "key=[%s]", key)
-            if key in self._timed:
-                del self._timed[key]
-                return True
-            core.log.w(_M, "cancel", "event [%s] was not started, ignored", key)
-            return False
-        except Exception as e:
-            core.internal_error(_M, "cancel", e)
-            return False
+            fn = getattr(timed, name)
+        except Exception as e:  # MemoryError: the call answers False, as any failed call
+            self._core.internal_error(_M, name, e)
+            return _false
+        return lambda *args, **kwargs: fn(self, *args, **kwargs)
 
     def clear_timed(self):
         self._timed = {}

@@ -1,7 +1,7 @@
 # fsqueue.py - persistent FIFO of byte strings on LittleFS (or any host filesystem): the queue
 # contract of docs/internals.md. Same code on CPython and MicroPython.
 #
-# Layout (byte formats in fsformat.py; reading and opening in fsseg.py):
+# Layout (byte formats in fsformat.py; reading in fsseg.py, opening in fsopen.py):
 #   DIR/c0, DIR/c1    cursor: the acked seq and the newest item's seq. Both slots written on
 #                     every ack, in place ("r+b", no truncation first): one damaged slot, or
 #                     one torn by a cut between the two writes, loses nothing.
@@ -38,9 +38,9 @@ import binascii
 import os
 import struct
 
-from .compat import const, is_missing
+from .compat import const, drop_module, is_missing
 from .fsformat import as_nospc, is_nospc, pack_rec, stamp
-from .fsseg import Reader, load, lost, scan, walk
+from .fsseg import Reader, lost, walk
 from .store import Reserve, close_quietly, makedirs, remove_quietly
 
 _MAX_ITEM = const(5184)  # one request of the request budget and its flag line
@@ -91,7 +91,7 @@ class FsQueue:
         # item peek() returned (seq prev + 1) ends, 0 when none was peeked there.
         self._hint = None
         self._rsv = reserve  # None: the parent folder's, looked up when storage is full
-        load(self)
+        self._cold("load")
 
     @property
     def corrupt(self):
@@ -346,17 +346,18 @@ class FsQueue:
             yield (a, data)
 
     def peek_last(self):
-        for s in reversed(self._segs):
-            if s[_LAST] <= self._acked:
-                break
-            r = None
-            if s[_LOFF] >= _SSZ:  # a tail: its newest record's offset is known
-                r = walk(self, s, s[_LOFF], s[_LAST] - 1, self._acked, False)
-            r = r or scan(self, s, self._acked)
-            r = r and walk(self, s, r[2], r[0] - 1, r[0] - 1, True)  # now with its bytes
-            if r is not None:
-                return r[0:2]
-        return None
+        return self._cold("last")
+
+    def _cold(self, name):
+        # Opening and peek_last() run about once per start-up: their code (fsopen.py) is loaded
+        # for the call and dropped after, so it does not stay in a board's heap.
+        from . import fsopen
+
+        try:
+            return getattr(fsopen, name)(self)
+        finally:
+            fsopen = None
+            drop_module("fsopen")
 
     def ack(self, seq):
         seq = min(seq, self._segs[-1][_LAST] if self._segs else 0)  # only what exists

@@ -35,7 +35,7 @@ def build(out):
     for rel in _HARNESS:
         name = os.path.basename(rel)[:-3]
         subprocess.check_call([mpy_cross(), "-o", os.path.join(h, name + ".mpy"), "-s",
-                               name + ".py", os.path.join(ROOT, rel)])
+                               name, os.path.join(ROOT, rel)])
     return sdk, h
 
 
