@@ -73,6 +73,7 @@ def change(core, new_id, merge=False):
         if core.device_id_type == dmod.DeviceIdType.TEMPORARY_ID:
             # Leaving temporary mode: held requests are re-stamped with this ID when sent.
             core.set_device_id(new_id, dmod.DeviceIdType.DEVELOPER_SUPPLIED)
+            _rc(core, "real")
             return True
         if merge:
             old = core.current_id
@@ -84,6 +85,7 @@ def change(core, new_id, merge=False):
         was_active = end_for_change(core)
         core.set_device_id(new_id, dmod.DeviceIdType.DEVELOPER_SUPPLIED)
         begin_after_change(core, was_active)
+        _rc(core, "id")
         return True
     except Exception as e:
         core.internal_error(_D, "change", e)
@@ -100,7 +102,18 @@ def enable_temporary(core):
         was_active = end_for_change(core)
         core.set_device_id(dmod.TEMP_ID, dmod.DeviceIdType.TEMPORARY_ID)
         begin_after_change(core, was_active)
+        _rc(core, "temp")
         return True
     except Exception as e:
         core.internal_error(_D, "enable_temporary", e)
         return False
+
+
+def _rc(core, event):
+    # Remote config values follow the device ID (rctrigger.py).
+    try:
+        from .rctrigger import follow
+
+        follow(core, event)
+    except Exception as e:
+        core.internal_error(_D, "remote config", e)

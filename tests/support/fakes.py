@@ -77,15 +77,34 @@ class FakePlatform:
         return self.real
 
 
+SUCCESS = (200, None, b'{"result":"Success"}')
+# What a Countly server with nothing configured answers for each /o/sdk method.
+_SDK = {"sc": b'{"v":2,"t":1700000000000,"c":{}}', "rc": b"{}", "fetch_remote_config": b"{}",
+        "ab": b'{"result":"Successfully enrolled in ab tests"}', "ab_fetch_variants": b"{}",
+        "feedback": b'{"result":[]}', "?": b'{"result":"Invalid method"}'}
+
+
 class ScriptedTransport:
     # Answers from a list: (status, retry_after, body) tuples or exception instances to raise.
     # With the list empty it answers 200 {"result":"Success"}. Every exchange is recorded.
+    #
+    # The SDK's own instant requests (/o/sdk, /i/sdk, the widget paths, and /i with `hc` or
+    # method=ab_enroll_variant) go to a second channel: recorded in `side`, answered from
+    # `side_answers` first, else as a Countly server with nothing configured answers (see
+    # _side_default; `fixtures` replaces a method's answer). So the queued traffic in `sent`
+    # and `answers` stays exactly what the tests of the queue script, whatever the SDK fetches
+    # when it is idle. A body over the exchange's max_body is cut and `truncated` set, as the
+    # HTTP client does.
 
     def __init__(self, answers=None):
         self.answers = list(answers or [])
         self.sent = []
+        self.side = []
+        self.side_answers = []
+        self.fixtures = {}  # method or path -> body object answered with 200
         self.url = None
         self.closed = 0
+        self.truncated = False
 
     def exchange(self, method, path, body=None, content_type=None, max_body=None):
         # path/body may be views of the SDK's send buffer, valid during this call only.
@@ -93,27 +112,75 @@ class ScriptedTransport:
             body = bytes(body)
         if not isinstance(path, str):
             path = bytes(path).decode()
-        self.sent.append((method, path, body, content_type, self.url))
-        if self.answers:
-            a = self.answers.pop(0)
+        record = (method, path, body, content_type, self.url)
+        if self._is_side(path, body):
+            self.side.append(record)
+            answers, a = self.side_answers, None
+        else:
+            self.sent.append(record)
+            answers, a = self.answers, SUCCESS
+        if answers:
+            a = answers.pop(0)
             if isinstance(a, Exception):
                 raise a
-            return a
-        return 200, None, b'{"result":"Success"}'
+        elif a is None:
+            a = self._side_default(len(self.side) - 1)
+        self.truncated = max_body is not None and len(a[2]) > max_body
+        if self.truncated:
+            a = (a[0], a[1], a[2][:max_body])
+        return a
 
     def close(self):
         self.closed += 1
 
-    def params(self, i):
+    @staticmethod
+    def _is_side(path, body):
+        if not path.startswith("/i?") and path != "/i":
+            return True
+        for tag in ("&hc=", "&method=ab_enroll_variant"):
+            if tag in path or (body is not None and tag.encode() in body):
+                return True
+        return False
+
+    def _side_default(self, i):
+        # A Countly server with nothing configured; `fixtures` (method or widget path -> JSON
+        # object) replaces an answer.
+        import json
+
+        path = self.side[i][1].split("?", 1)[0]
+        key = self.side_param(i, "method") if path in ("/o/sdk", "/i/sdk") else path
+        if key in self.fixtures:
+            return 200, None, json.dumps(self.fixtures[key]).encode()
+        if key == "/i":
+            return SUCCESS
+        if path != "/o/sdk" and path != "/i/sdk":
+            return 404, None, b'{"result":"Widget not found."}'
+        if key not in _SDK:
+            return 400, None, _SDK["?"]
+        return 200, None, _SDK[key]
+
+    def params(self, i, side=False):
         # The decoded params of exchange i, as a list of (name, value).
         from countly_mp.wire import decode_params
 
-        method, path, body = self.sent[i][0], self.sent[i][1], self.sent[i][2]
+        rec = (self.side if side else self.sent)[i]
+        method, path, body = rec[0], rec[1], rec[2]
         text = body if method == "POST" else path.split("?", 1)[1]
         return decode_params(text)
 
-    def param(self, i, name):
-        for k, v in self.params(i):
+    def param(self, i, name, side=False):
+        for k, v in self.params(i, side):
             if k == name:
                 return v
         return None
+
+    def side_param(self, i, name):
+        return self.param(i, name, True)
+
+    def side_methods(self):
+        # The `method` (or the path, for widget paths and /i) of every side exchange.
+        out = []
+        for i in range(len(self.side)):
+            path = self.side[i][1].split("?", 1)[0]
+            out.append(self.side_param(i, "method") or path)
+        return out
