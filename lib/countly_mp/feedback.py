@@ -40,6 +40,12 @@ class Feedback:
             return getattr(feedbackops, name)(self._core, *args)
         except Exception as e:  # MemoryError loading the module, above all
             self._core.internal_error(_M, name, e)
+            if name in ("get_widgets", "get_widget_data") and args[-1] is not None:
+                try:  # the callback still learns the outcome
+                    args[-1](None, "out of memory" if isinstance(e, MemoryError)
+                             else "internal error")
+                except Exception:
+                    pass
             return failed
         finally:
             drop_module("feedbackops")

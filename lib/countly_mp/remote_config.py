@@ -179,6 +179,15 @@ class RemoteConfig:
             return getattr(mod, name)(self, *args)
         except Exception as e:  # MemoryError loading the module, above all
             self._core.internal_error(_M, name, e)
+            error = "out of memory" if isinstance(e, MemoryError) else "internal error"
+            try:  # the callbacks still learn the outcome
+                if name == "download":
+                    for cb in ([args[2]] if args[2] is not None else []) + self.callbacks:
+                        cb(failed, error, args[0] in ("download_all", "automatic"), {})
+                elif name in ("download_variants", "enroll_variant") and args[-1] is not None:
+                    args[-1](failed, error)
+            except Exception:
+                pass
             return failed
         finally:
             drop_module(module)
