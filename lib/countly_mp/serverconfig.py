@@ -8,13 +8,12 @@
 # for that and dropped again: what stays is a few attributes of the Countly object and, only
 # when the server sends filters, filters.py.
 
-from .compat import const, crc32, dumps, is_int, is_number, loads
+from .compat import const, crc32, drop_module, dumps, is_int, is_number, loads
 from .log import ERROR, WARNING
 
 _M = "ServerConfig"
 _FILE = "sc"
 _MAX_EVERY_H = const(144)  # scui is measured in ticks, which a board keeps for ~6 days
-_UNSET = "\0unset"
 
 # key:kind, one string (a dict of tuples costs more heap). Kinds: b bool, p int > 0, z int
 # >= 0, f number between 0 and 1, l list of strings, o object of lists of strings, w filter
@@ -93,12 +92,13 @@ def apply(core, c, at_init):
     for key in valid:
         option = _find(_OPTIONS, key, "=")
         if option is not None:
-            app[option] = cfg.__dict__.get(option, _UNSET)
+            # (app value,) or () when the app left the default: this module is dropped
+            # between runs of apply(), so no sentinel object would survive
+            app[option] = (cfg.__dict__[option],) if option in cfg.__dict__ else ()
             setattr(cfg, option, valid[key])
     core._sc_app = app  # what the app had, put back when the server stops sending a key
     log.console = cfg.logging
     _queue_size(core)
-    core.tracking = valid.get("tracking", True)
     core.networking = valid.get("networking", True)
     _switches(core, valid, at_init)
     core.drop_age_ms = valid.get("dort", 0) * 3600000
@@ -123,10 +123,10 @@ def _restore(core):
     cfg = core.config
     app = core.__dict__.get("_sc_app") or {}
     for option in app:
-        if app[option] is _UNSET:
-            delattr(cfg, option)
+        if app[option]:
+            setattr(cfg, option, app[option][0])
         else:
-            setattr(cfg, option, app[option])
+            delattr(cfg, option)
 
 
 def _queue_size(core):
@@ -146,22 +146,37 @@ def _queue_size(core):
 
 def _switches(core, valid, at_init):
     # Features the server switches off behave as if their consent were missing: what they hold
-    # is closed first (an open session ends, the open view ends), as when consent goes.
+    # is closed first (an open session ends, the open view ends), as when consent goes. The
+    # consent module does that; it is loaded for it and dropped again unless the app uses it.
     off = []
+    if valid.get("tracking", True) is False:  # nothing new is recorded: every feature is off
+        from .consent import Consent
+
+        off = list(Consent.ALL)
     for key in ("st", "crt", "vt", "cet", "lt"):
-        if valid.get(key, True) is False:
-            off.append(_find(_SWITCHES, key, "="))
+        f = _find(_SWITCHES, key, "=")
+        if valid.get(key, True) is False and f not in off:
+            off.append(f)
     was = core.server_off
-    if not at_init:
-        consent = core.consent
-        for f in off:
-            if f not in was and core.consent_has(f):
-                consent._stopping(f)
-    core.server_off = tuple(off)
+    going = [f for f in off if f not in was and core.consent_has(f)]
     back = [f for f in was if f not in off]
-    if back and not at_init:
-        core.log.i(_M, "apply", "switched back on: %s", " ".join(back))
-        core.consent._starting(back)
+    if (going or back) and not at_init:
+        loaded = core.__dict__.get("consent")
+        api = loaded
+        if api is None:
+            from .consent import ConsentApi
+
+            api = ConsentApi(core)
+        for f in going:
+            api._stopping(f)
+        core.server_off = tuple(off)
+        if back:
+            core.log.i(_M, "apply", "switched back on: %s", " ".join(back))
+            api._starting(back)
+        if loaded is None:
+            api = None
+            drop_module("consent")
+    core.server_off = tuple(off)
     if off:
         core.log.notice("sc-off", WARNING, _M, "apply", "switched off by the server: %s",
                         " ".join(off))
