@@ -74,7 +74,34 @@ class FakePlatform:
         from countly_http import HTTPClient
 
         self.real = HTTPClient(url, timeout_ms)
-        return self.real
+        return Capped(self.real)
+
+
+class Capped:
+    # The port's HTTP client with the per-call max_body the SDK's instant requests pass
+    # (docs/internals.md); a client that does not take it yet gets it set for the call.
+    def __init__(self, client):
+        self.client = client
+        self.truncated = False
+
+    def exchange(self, method, path, body=None, content_type=None, max_body=None):
+        c = self.client
+        if max_body is None:
+            got = c.exchange(method, path, body, content_type)
+        else:
+            try:
+                got = c.exchange(method, path, body, content_type, max_body=max_body)
+            except TypeError:
+                keep, c.max_body = c.max_body, max_body
+                try:
+                    got = c.exchange(method, path, body, content_type)
+                finally:
+                    c.max_body = keep
+        self.truncated = c.truncated
+        return got
+
+    def close(self):
+        self.client.close()
 
 
 SUCCESS = (200, None, b'{"result":"Success"}')
