@@ -112,3 +112,16 @@ def test_consent_gates_ab_and_its_removal_clears_the_variants():
     assert len(t.side) == 1
     assert ly.flush() == 2  # the init consents and their removal; no ab_opt_out
     assert [t.param(i, "method") for i in range(2)] == [None, None]
+
+
+def test_the_documented_example_runs():
+    from fakes import run_example
+
+    ly, p, t = make(manual_sessions=True)
+    t.fixtures["ab_fetch_variants"] = {"button_color": [{"name": "Control group", "value": 1},
+                                                        {"name": "Variant A", "value": 2}]}
+    run_example("A/B testing", ly=ly, RequestResult=RequestResult)
+    assert t.side_methods() == ["ab", "ab_fetch_variants", "ab_enroll_variant"]
+    assert ly.remote_config.testing_get_variants("button_color") == ["Control group",
+                                                                     "Variant A"]
+    assert ly.flush() == 1 and t.param(0, "method") == "ab_opt_out"

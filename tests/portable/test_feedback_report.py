@@ -62,3 +62,17 @@ def test_record_rating_needs_star_rating_consent():
     ly.consent.give("star-rating")
     assert ly.feedback.record_rating("w1", 4)
     assert len(events(sent(ly, t), "[CLY]_star_rating")) == 1
+
+
+def test_the_documented_example_runs():
+    from fakes import run_example
+
+    ly, p, t = make(manual_sessions=True)
+    t.fixtures["feedback"] = {"result": [{"_id": "n1", "type": "nps", "name": "NPS"},
+                                         {"_id": "s1", "type": "survey", "name": "Survey"}]}
+    t.fixtures["/o/surveys/nps/widget"] = {"_id": "n1", "type": "nps"}
+    run_example("Feedback widgets", ly=ly)
+    ev = events(sent(ly, t))
+    assert [(e["key"], e["segmentation"].get("rating"), e["segmentation"].get("closed"))
+            for e in ev] == [("[CLY]_nps", 9, None), ("[CLY]_survey", None, "1"),
+                             ("[CLY]_star_rating", 5, None)]

@@ -85,11 +85,15 @@ def test_salted_app_and_a_wrong_salt():
 
     recv.set_fixtures(remote_config={"k": 1})
     root = FakePlatform().root
+    got = []
+
+    def keep(*a):
+        got.append(a)
+
     for salt, result in (("s3cr3t", "Success"), ("wrong", "Error")):
-        got = []
         ly = Countly(Config(recv.url(), "SALTED", salt=salt, device_id="salted-rc",
                             manual_sessions=True), platform=FakePlatform(root=root))
-        assert ly.remote_config.download_all(lambda *a: got.append(a)) == result
+        assert ly.remote_config.download_all(keep) == result
         ly.stop()
         del ly
-    assert "Request does not match checksum" in got[0][1]
+    assert "Request does not match checksum" in got[1][1]

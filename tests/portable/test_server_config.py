@@ -123,3 +123,13 @@ def test_server_config_off_fetches_and_applies_nothing():
     ly2, p2, t2 = make(root=p.root, server_config=False)
     assert ly2.config.session_update_interval == 60
     assert "sc" not in idle(ly2, t2)
+
+
+def test_the_documented_examples_run():
+    from fakes import run_example
+
+    scope = run_example("Server configuration")
+    assert scope["config"].server_config is True and scope["fixed"].server_config is False
+    ly, p, t = make(manual_sessions=True)
+    run_example("Health checks", ly=ly)
+    assert run_example("APM", 1)["config"].apm_app_start is True
