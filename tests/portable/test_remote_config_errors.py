@@ -88,3 +88,12 @@ def test_damaged_values_on_flash_are_cleared_and_said():
     assert ly2.remote_config.get("k") is None
     assert [x for x in lines if "damaged" in x]
     assert ly2.store.read("rc") is None
+
+
+def test_the_result_types_come_from_the_package():
+    from countly_mp import FeedbackWidget, RCData, RequestResult
+
+    assert (RequestResult.SUCCESS, RequestResult.ERROR, RequestResult.NETWORK_ISSUE) == (
+        "Success", "Error", "NetworkIssue")
+    assert RCData(1, False).is_current_users_data is False
+    assert FeedbackWidget("w", "nps", "n", ["t"]).tags == ["t"]
