@@ -48,23 +48,28 @@ def test_failures_keep_the_values_and_say_why():
 
 
 def test_an_answer_over_the_cap_is_refused_and_the_values_stay():
-    opts = {"manual_sessions": True}
+    # The default cap is 2048 bytes; a smaller one keeps the answers of this test small
+    # enough for a 128 KiB test heap.
+    assert make()[0].config.rc_answer_max == 2048
+    opts = {"manual_sessions": True, "rc_answer_max": 512}
     lines = lines_of(opts)
     ly, p, t = make(**opts)
-    t.side_answers = [ok({"k": "v"}), big("big", 2100), big("k", 1000), big("j", 1100)]
+    t.side_answers = [ok({"k": "v"}), big("big", 520), big("k", 250), big("j", 270)]
     ly.remote_config.download_all()
-    assert ly.remote_config.download_all() == RequestResult.ERROR  # 2 KB cap by default
+    assert ly.remote_config.download_all() == RequestResult.ERROR
     assert ly.remote_config.get_all() == {"k": RCData("v", True)}
-    assert [x for x in lines if "larger than 2048 bytes refused" in x]
+    assert [x for x in lines if "larger than 512 bytes refused" in x]
     assert ly.remote_config.download_keys(["k"]) == RequestResult.SUCCESS
     # Each partial answer fits; together they would not: refused, previous values kept.
     assert ly.remote_config.download_keys(["j"]) == RequestResult.ERROR
     assert sorted(ly.remote_config.get_all()) == ["k"]
+    assert [x for x in lines if "values would exceed 512 bytes" in x]
 
 
 def test_the_cap_is_an_option():
+    answer = big("big", 2100)
     ly, p, t = make(manual_sessions=True, rc_answer_max=4096)
-    t.side_answers = [big("big", 2100)]
+    t.side_answers = [answer]
     assert ly.remote_config.download_all() == RequestResult.SUCCESS
     assert len(ly.remote_config.get("big").value) == 2100
 
