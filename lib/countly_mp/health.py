@@ -9,9 +9,11 @@
 
 from .compat import crc32, dumps, loads
 from .log import ERROR
+from .wire import encoded_len
 
 _FILE = "hc"
 _M = "Health"
+_EM_ENCODED = 2048  # bytes of the encoded `em`: the hc request stays small
 
 
 def _state(core):
@@ -27,6 +29,8 @@ def _state(core):
                     raise ValueError("crc")
                 d = loads(body)
                 st = [int(d["el"]), int(d["wl"]), int(d["sc"]), str(d["em"]), int(d.get("bom", 0))]
+            except MemoryError:
+                raise  # not damage: the file stays for a later read
             except Exception:
                 core.store.remove(_FILE)
                 core.log.notice("hc-damaged", ERROR, _M, "load",
@@ -43,6 +47,8 @@ def snapshot(core):
     failed = core.sender.failed
     if failed is not None:
         sc, em = failed[0], text(failed[1])
+    while encoded_len(dumps(em)) > _EM_ENCODED:
+        em = em[: len(em) * 3 // 4]  # 1000 characters of non-ASCII would not fit a request
     return {"el": st[0] + core.log.errors, "wl": st[1] + core.log.warnings, "sc": sc, "em": em,
             "bom": st[4] + core.__dict__.get("boms", 0)}
 

@@ -44,6 +44,8 @@ class RemoteConfig:
                 values, stale = loads(body)
                 if not isinstance(values, dict) or not isinstance(stale, list):
                     raise ValueError("layout")
+            except MemoryError:
+                raise  # not damage: the file stays for a later read
             except Exception:
                 values, stale = {}, []
                 self._core.store.remove(_FILE)

@@ -60,6 +60,8 @@ def stored(core, raw):
         if int(head.decode(), 16) != crc32(body) & 0xFFFFFFFF:
             raise ValueError("crc")
         c = loads(body)["c"]
+    except MemoryError:
+        raise  # not damage: the file stays for a later read
     except Exception:
         core.store.remove(_FILE)
         core.log.notice("sc-damaged", ERROR, _M, "load", "stored server configuration is "

@@ -70,15 +70,19 @@ def start(core, platform):
 def _server_config(core):
     # The server configuration stored by an earlier run applies before anything uses the
     # options (server value > app value > default); this run fetches a fresh one (jobs.py).
-    raw = core.store.read("sc") if core.config.server_config else None
-    if raw:
-        from . import serverconfig
+    # A failure here (out of memory, above all) leaves the app's values in force; it never
+    # makes the SDK inert.
+    try:
+        raw = core.store.read("sc") if core.config.server_config else None
+        if raw:
+            from . import serverconfig
 
-        try:
             serverconfig.stored(core, raw)
-        finally:
-            serverconfig = None
-            drop_module("serverconfig")
+    except Exception as e:
+        core.internal_error("ServerConfig", "load", e)
+    finally:
+        serverconfig = None
+        drop_module("serverconfig")
 
 
 def requests(core):

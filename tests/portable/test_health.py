@@ -131,3 +131,18 @@ def test_health_checks_cannot_be_turned_off():
     ly, p, t = make(server_config=False, manual_sessions=True)
     idle(ly)
     assert len(health_requests(t)) == 1
+
+
+def test_an_answer_of_escaped_characters_is_cut_to_fit_the_request():
+    # 600 quotes are 3600 bytes once JSON-escaped and percent-encoded: more than `em` may
+    # take of a request. The health check keeps as much of it as fits, and still goes out.
+    ly, p, t = make(manual_sessions=True, server_config=False,
+                    answers=[(500, None, b'"' * 600)])
+    ly.events.record("e")
+    assert ly.flush() == 0  # 500: the last failed request
+    ly.health_save()
+    em = stored(ly)["em"]
+    assert 200 < len(em) < 600 and em == '"' * len(em)
+    p.advance(60000)  # the queue's retry cooldown: jobs wait for it
+    idle(ly)  # the event, then this start's health check
+    assert health_requests(t)[0][0]["em"] == em
