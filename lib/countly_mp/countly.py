@@ -304,6 +304,7 @@ class Countly:
 
             save(self)
             self._hc_mark = mark
+            drop_module("health")
 
     def store_item(self, queue, data):
         # Appends to a queue; on a full flash the oldest requests (then the oldest events) are

@@ -49,9 +49,11 @@ def step(core):
     core.log.d(_M, "tick", "job %s", name)
     try:
         done = _run(core, name)
-    except Exception as e:  # MemoryError above all: counted as a try, never a tight loop
+    except Exception as e:
+        # Out of memory is counted as a try (never a tight loop); anything else is a bug or
+        # a transport that cannot do this exchange: trying again would not help.
         core.internal_error(_M, "job " + name, e)
-        done = False
+        done = not isinstance(e, MemoryError)
     tries = 0 if done else d.get("_job_tries", 0) + 1
     core._job_wait = None
     core._job_tries = tries
@@ -68,6 +70,7 @@ def step(core):
                           << (tries - 1))
     if not core.jobs:
         drop_module("jobs")
+        drop_module("instant")
     return OK if done else RETRY
 
 
