@@ -5,15 +5,10 @@
 
 import json
 
+from fakes import lines_of
 from featkit import make
 
 from countly_mp.results import RequestResult
-
-
-def lines_of(opts):
-    lines = []
-    opts["log_listener"] = lambda m, lv: lines.append(m)
-    return lines
 
 
 def test_enroll_sends_the_keys_and_reports_the_answer():

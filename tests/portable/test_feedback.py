@@ -5,6 +5,7 @@
 
 import json
 
+from fakes import lines_of
 from featkit import events, make, sent
 
 from countly_mp.results import FeedbackWidget
@@ -20,12 +21,6 @@ def big_list(size):
     # A widget list of five widgets, about `size` bytes.
     one = b'{"_id":"w","type":"nps","name":"' + b"n" * (size // 5 - 42) + b'","tg":[]}'
     return 200, None, b'{"result":[' + b",".join([one] * 5) + b"]}"
-
-
-def lines_of(opts):
-    lines = []
-    opts["log_listener"] = lambda m, lv: lines.append(m)
-    return lines
 
 
 def test_widget_list_keeps_what_a_widget_is():

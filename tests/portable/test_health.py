@@ -6,16 +6,10 @@
 
 import json
 
+from fakes import idle
 from featkit import make
 
 from countly_mp.config import Config
-
-
-def idle(ly, n=8):
-    for _ in range(n):
-        ly.tick()
-        if not ly.jobs:
-            break
 
 
 def health_requests(t):

@@ -4,25 +4,16 @@
 
 import json
 
+from fakes import lines_of, ok
 from featkit import make
 
 from countly_mp.compat import sha256_hex
 from countly_mp.results import RCData, RequestResult
 
 
-def ok(values):
-    return (200, None, json.dumps(values).encode())
-
-
 def big(key, n):
     # {"key": "xxx..."} of n characters, built without intermediate copies (128 KiB heap)
     return (200, None, b'{"' + key.encode() + b'":"' + b"x" * n + b'"}')
-
-
-def lines_of(opts):
-    lines = []
-    opts["log_listener"] = lambda m, lv: lines.append(m)
-    return lines
 
 
 def test_download_all_stores_values_and_calls_back():

@@ -3,23 +3,11 @@
 # downloaded again) and downloaded again with rc_automatic_triggers; with merge they stay.
 # Runs under pytest and under `micropython -X heapsize=128k`.
 
-import json
 
+from fakes import idle, ok
 from featkit import make
 
 from countly_mp.results import RCData
-
-
-def ok(values):
-    return 200, None, json.dumps(values).encode()
-
-
-def idle(ly, t, n=8):
-    for _ in range(n):
-        ly.tick()
-        if not ly.jobs:
-            break
-    return t.side_methods()
 
 
 def _with_values(**opts):

@@ -3,26 +3,16 @@
 # values on flash. The values held stay, and the callbacks and a log line say why.
 # Runs under pytest and under `micropython -X heapsize=128k`.
 
-import json
 
+from fakes import lines_of, ok
 from featkit import make
 
 from countly_mp.results import RCData, RequestResult
 
 
-def ok(values):
-    return (200, None, json.dumps(values).encode())
-
-
 def big(key, n):
     # {"key": "xxx..."} of n characters, built without intermediate copies (128 KiB heap)
     return (200, None, b'{"' + key.encode() + b'":"' + b"x" * n + b'"}')
-
-
-def lines_of(opts):
-    lines = []
-    opts["log_listener"] = lambda m, lv: lines.append(m)
-    return lines
 
 
 def test_failures_keep_the_values_and_say_why():

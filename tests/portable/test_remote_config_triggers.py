@@ -3,24 +3,11 @@
 # merge), and value caching across a device ID change. Automatic downloads happen in tick()
 # when the queue is idle. Runs under pytest and under `micropython -X heapsize=128k`.
 
-import json
 
+from fakes import idle, ok
 from featkit import make
 
 from countly_mp.results import RCData
-
-
-def ok(values):
-    return 200, None, json.dumps(values).encode()
-
-
-def idle(ly, t, n=8):
-    # Ticks until the SDK's own jobs are done. -> methods of the side requests made so far.
-    for _ in range(n):
-        ly.tick()
-        if not ly.jobs:
-            break
-    return t.side_methods()
 
 
 def test_init_downloads_when_enabled_and_calls_the_init_callbacks():

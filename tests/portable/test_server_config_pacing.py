@@ -3,15 +3,8 @@
 # older than dort hours, and fetching the configuration again every scui hours.
 # Runs under pytest and under `micropython -X heapsize=128k`.
 
+from fakes import idle
 from featkit import make
-
-
-def idle(ly, t, n=8):
-    for _ in range(n):
-        ly.tick()
-        if not ly.jobs or ly.jobs == ["sc@"]:
-            break
-    return t.side_methods()
 
 
 def boot(c, **opts):

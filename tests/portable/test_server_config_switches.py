@@ -6,15 +6,8 @@
 
 import json
 
+from fakes import idle
 from featkit import events, make, only, sent
-
-
-def idle(ly, t, n=8):
-    for _ in range(n):
-        ly.tick()
-        if not ly.jobs:
-            break
-    return t.side_methods()
 
 
 def boot(c, **opts):
