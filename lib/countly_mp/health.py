@@ -17,10 +17,11 @@ _EM_ENCODED = 2048  # bytes of the encoded `em`: the hc request stays small
 
 
 def _state(core):
-    # [el, wl, sc, em, bom] of earlier runs, less what was sent in this one; loaded once.
+    # [el, wl, sc, em, bom] of earlier runs, less what was sent in this one, and the key of
+    # what was saved last; loaded once.
     st = core.__dict__.get("_hc")
     if st is None:
-        st = [0, 0, -1, "", 0]
+        st = [0, 0, -1, "", 0, None]
         raw = core.store.read(_FILE)
         if raw:
             try:
@@ -28,7 +29,8 @@ def _state(core):
                 if int(head.decode(), 16) != crc32(body) & 0xFFFFFFFF:
                     raise ValueError("crc")
                 d = loads(body)
-                st = [int(d["el"]), int(d["wl"]), int(d["sc"]), str(d["em"]), int(d.get("bom", 0))]
+                st = [int(d["el"]), int(d["wl"]), int(d["sc"]), str(d["em"]),
+                      int(d.get("bom", 0)), None]
             except MemoryError:
                 raise  # not damage: the file stays for a later read
             except Exception:
@@ -62,14 +64,15 @@ def save(core):
     # update would wear the flash for nothing.
     hc = snapshot(core)
     key = (hc["el"], hc["wl"], hc["sc"], hash(hc["em"]), hc["bom"])
-    if key == core.__dict__.get("_hc_saved"):
+    st = _state(core)
+    if key == st[5]:
         return
     if empty(hc):
         core.store.remove(_FILE)
     else:
         body = dumps(hc).encode()
         core.store.write(_FILE, b"%08x\n" % (crc32(body) & 0xFFFFFFFF) + body)
-    core._hc_saved = key
+    st[5] = key
 
 
 def clear(core):
@@ -78,7 +81,7 @@ def clear(core):
     st[0], st[1], st[2], st[3] = -core.log.errors, -core.log.warnings, -1, ""
     st[4] = -core.__dict__.get("boms", 0)
     core.sender.failed = None
-    core._hc_saved = None
+    st[5] = None
     save(core)
     core._hc_mark = (core.log.errors, core.log.warnings, None)
 

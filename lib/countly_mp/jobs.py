@@ -36,8 +36,8 @@ def step(core):
     # State lives on the Countly object (this module is dropped between jobs); MicroPython
     # lets __dict__ be read, not written: attributes are set with setattr.
     d = core.__dict__
-    wait = d.get("_job_wait")
-    if wait is not None and core.clock.since(wait[0]) < wait[1]:
+    state = d.get("_job")  # (ticks, wait ms, tries) of the job that got no answer, or None
+    if state is not None and core.clock.since(state[0]) < state[1]:
         return None
     name = None
     for job in core.jobs:
@@ -54,20 +54,20 @@ def step(core):
         # a transport that cannot do this exchange: trying again would not help.
         core.internal_error(_M, "job " + name, e)
         done = not isinstance(e, MemoryError)
-    tries = 0 if done else d.get("_job_tries", 0) + 1
-    core._job_wait = None
-    core._job_tries = tries
-    if done or tries >= _TRIES:
-        if not done:
+    tries = 0 if done or state is None else state[2]
+    core._job = None
+    if not done:
+        tries += 1
+        if tries >= _TRIES:
             core.log.notice("job:" + name, WARNING, _M, "tick", "%s: no answer after %d tries, "
                             "given up until the next start", name, tries)
-            core._job_tries = 0
+        else:
+            core._job = (core.clock.ticks(), max(core.config.retry_cooldown, 1) * 1000
+                         << (tries - 1), tries)
+    if core._job is None:
         core.jobs.remove(name)
         if name == TIMED or (name == "sc" and d.get("_sc_every")):
             schedule(core)  # the periodic fetch goes on, whatever this one got
-    else:
-        core._job_wait = (core.clock.ticks(), max(core.config.retry_cooldown, 1) * 1000
-                          << (tries - 1))
     if not core.jobs:
         drop_module("jobs")
         drop_module("instant")
