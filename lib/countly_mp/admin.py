@@ -46,7 +46,9 @@ def end_for_change(core):
     was_active = core.sessions.active
     if was_active:
         core.sessions.end_now()
-    core.events.clear_timed()
+    events = core.__dict__.get("events")
+    if events is not None:  # only a loaded events feature can have timed events running
+        events.clear_timed()
     return was_active
 
 
