@@ -9,7 +9,9 @@ _NAMES = {
     "Config": "config",
     "Consent": "consent",
     "DeviceIdType": "device_id",
-    "RequestResult": "remote_config",
+    "RequestResult": "results",
+    "RCData": "results",
+    "FeedbackWidget": "results",
 }
 
 

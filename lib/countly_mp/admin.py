@@ -48,7 +48,9 @@ def end_for_change(core):
     was_active = core.sessions.active
     if was_active:
         core.sessions.end_now()
-    core.events.clear_timed()
+    events = core.__dict__.get("events")
+    if events is not None:  # only a loaded events feature can have timed events running
+        events.clear_timed()
     return was_active
 
 
@@ -75,6 +77,7 @@ def change(core, new_id, merge=False):
         if core.device_id_type == dmod.DeviceIdType.TEMPORARY_ID:
             # Leaving temporary mode: held requests are re-stamped with this ID when sent.
             set_device_id(core, new_id, dmod.DeviceIdType.DEVELOPER_SUPPLIED)
+            _rc(core, "real")
             return True
         if merge:
             old = core.current_id
@@ -86,6 +89,7 @@ def change(core, new_id, merge=False):
         was_active = end_for_change(core)
         set_device_id(core, new_id, dmod.DeviceIdType.DEVELOPER_SUPPLIED)
         begin_after_change(core, was_active)
+        _rc(core, "id")
         return True
     except Exception as e:
         core.internal_error(_D, "change", e)
@@ -102,6 +106,7 @@ def enable_temporary(core):
         was_active = end_for_change(core)
         set_device_id(core, dmod.TEMP_ID, dmod.DeviceIdType.TEMPORARY_ID)
         begin_after_change(core, was_active)
+        _rc(core, "temp")
         return True
     except Exception as e:
         core.internal_error(_D, "enable_temporary", e)
@@ -127,5 +132,16 @@ def stop(core):
         core.safely("stop view", views.session_end)
     core.safely("stop events", core.batcher.close)
     core.safely("stop user", core.user_save)
+    core.safely("stop health", core.health_save)
     core._stopped = True
     core.sender.close()
+
+
+def _rc(core, event):
+    # Remote config values follow the device ID (rctrigger.py).
+    try:
+        from .rctrigger import follow
+
+        follow(core, event)
+    except Exception as e:
+        core.internal_error(_D, "remote config", e)

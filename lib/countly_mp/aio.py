@@ -13,6 +13,7 @@ _M = "Countly"
 
 async def _exchange(core, job):
     s = core.sender
+    started = core.clock.ticks()
     try:
         t = s.aopen()
         status, retry_after, answer = await t.exchange(job[2], job[3], job[4], job[5])
@@ -23,7 +24,12 @@ async def _exchange(core, job):
         if not isinstance(e, OSError):
             core.internal_error(_M, "aexchange", e)
         return s.finish(job, 0, None, None, e)
-    return s.finish(job, status, retry_after, answer)
+    outcome = s.finish(job, status, retry_after, answer)
+    if outcome == OK and core.clock.since(started) >= core.bom[0]:
+        from .pacing import slow  # the server answered slowly: it gets a rest, as in tick()
+
+        slow(core, s)
+    return outcome
 
 
 async def atick(core):

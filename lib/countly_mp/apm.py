@@ -112,6 +112,23 @@ class Apm:
     def clear(self):
         self._traces = {}
 
+    def app_start(self):
+        # The device trace "app_start" (Config(apm_app_start=True)), recorded at the end of
+        # init: from boot to SDK ready when the port knows when the board booted
+        # (platform.boot_ticks()), else the SDK's own init time. A board has no foreground or
+        # background, so this is the one device trace it sends.
+        core = self._core
+        try:
+            if not self._allowed("app_start"):
+                return False
+            boot = getattr(core.platform, "boot_ticks", None)
+            start = boot() if boot is not None else core._init_ticks
+            duration = max(0, core.clock.since(start))
+            return self._send("device", "app_start", [("duration", duration)], duration)
+        except Exception as e:
+            core.internal_error(_M, "app_start", e)
+            return False
+
     def record_network_trace(self, name, response_code, request_size, response_size, start_ms,
                              end_ms):
         core = self._core

@@ -61,6 +61,10 @@ class Config:
     rc_value_caching = False
     rc_callbacks = ()
     server_config = True
+    rc_legacy_api = False
+    rc_answer_max = 2048  # bytes: a larger remote config or A/B answer is refused
+    feedback_answer_max = 4096  # bytes: a larger widget list or widget document is refused
+    apm_app_start = False
     tls_verify = None
     ca_data = None
 

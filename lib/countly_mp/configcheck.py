@@ -20,7 +20,8 @@ _KINDS = (
     "max_stack_trace_line_length:p logging:b log_listener:c storage_path:o metrics:d "
     "crash_segmentation:d direct_attribution:a indirect_attribution:a "
     "rc_automatic_triggers:b rc_enroll_ab_on_download:b rc_value_caching:b rc_callbacks:q "
-    "server_config:b tls_verify:a ca_data:a"
+    "server_config:b tls_verify:a ca_data:a rc_legacy_api:b rc_answer_max:p "
+    "feedback_answer_max:p apm_app_start:b"
 )
 
 

@@ -92,6 +92,10 @@ class ConsentApi:
                 core.enqueue([("location", "")])  # the server stops locating this device
         elif f == Consent.APM and loaded.get("apm") is not None:
             core.apm.clear()
+        elif f == Consent.REMOTE_CONFIG:
+            from .rctrigger import follow
+
+            follow(core, "no_consent")  # stored values are cleared
 
     def _starting(self, given):
         # After a consent came: an automatic session starts when sessions were just allowed.
@@ -99,6 +103,10 @@ class ConsentApi:
         if (Consent.SESSIONS in given and not core.config.manual_sessions
                 and not core.sessions.active):
             core.sessions.begin_now()
+        if Consent.REMOTE_CONFIG in given:
+            from .rctrigger import follow
+
+            follow(core, "consent")  # a download with rc_automatic_triggers
 
     def at_init(self):
         # The consents given in Config (groups expanded) go to the server as the full state.
@@ -112,7 +120,7 @@ class ConsentApi:
         core = self._core
         state = {}
         for f in Consent.ALL:
-            state[f] = core.consent_has(f)
+            state[f] = core._consents.get(f, False)  # the user's, whatever the server switched off
         core.enqueue([("consent", dumps(state))])
 
     def give(self, *features):

@@ -55,6 +55,16 @@ def _false():
 
 
 class Countly:
+    # Switches the server configuration may turn off (serverconfig.py); class attributes, so
+    # they cost an instance nothing while the server leaves them alone.
+    networking = True  # False: nothing is sent
+    server_off = ()  # features switched off, as if their consent were missing
+    drop_age_ms = 0  # > 0: queued requests older than this are dropped unsent
+    # Backoff after a slow answer (pacing.py): answer time ms, queue share in permille,
+    # request age ms, rest s. On by default with these values, as in the other SDKs.
+    bom = (10000, 500, 86400000, 60)
+    _hc_mark = (0, 0, None)  # health counters at their last save (health_save)
+
     def __init__(self, config, platform=None):
         if not isinstance(config, Config):
             raise ValueError("Countly: config must be a countly_mp.Config")
@@ -120,6 +130,12 @@ class Countly:
         self.timers()
         try:
             outcome = self.sender.step()
+            if outcome is None and self.jobs:
+                # The SDK's own one-shot exchanges (server configuration, health check, remote
+                # config triggers) when the queue has nothing to send: jobs.py.
+                from .jobs import step
+
+                outcome = step(self)
         except Exception as e:
             self.internal_error(_M, "tick", e)
             return None
@@ -248,6 +264,8 @@ class Countly:
         self.log.notice(module, WARNING, module, function, message, *args)
 
     def consent_has(self, feature):
+        if feature in self.server_off:
+            return False
         if not self.config.require_consent:
             return True
         return self._consents.get(feature, False)
@@ -255,7 +273,7 @@ class Countly:
     def can_send(self):
         # Requests recorded in temporary ID mode wait for a real ID; just after boot, requests
         # wait a little for the clock so that they can be sent with their true time.
-        if self.device_id_type == dmod.DeviceIdType.TEMPORARY_ID:
+        if self.device_id_type == dmod.DeviceIdType.TEMPORARY_ID or not self.networking:
             return False
         return self.clock.valid() or self.clock.since(self._init_ticks) >= _CLOCK_GRACE_MS
 
@@ -270,6 +288,17 @@ class Countly:
         feature = self.__dict__.get("user")
         if feature is not None:
             feature.save()
+
+    def health_save(self):
+        # At the session's save points and stop(): the health counters persist when they
+        # changed in this run (health.py, loaded only then).
+        mark = (self.log.errors, self.log.warnings, self.sender.failed)
+        if mark != self._hc_mark:
+            from .health import save
+
+            save(self)
+            self._hc_mark = mark
+            drop_module("health")
 
     def store_item(self, queue, data):
         # Appends to a queue; on a full flash the oldest requests (then the oldest events) are

@@ -46,6 +46,7 @@ class Sender:
         self.last_status = 0
         self.last_reason = None
         self.paused_reason = None
+        self.failed = None  # (status, first 1000 bytes of the answer) of the last failed send
 
     # ---- transport ----
     def open(self):
@@ -148,6 +149,11 @@ class Sender:
                 seq, flags = got
                 buf.owner = self
                 self._fix(flags)
+                if core.drop_age_ms:
+                    from .pacing import drop_old
+
+                    if drop_old(self, seq, flags):
+                        continue  # older than the server configuration keeps: dropped
                 span = flag_value(flags, "R")
                 if span is not None:
                     first, through = span.split("-")
@@ -236,6 +242,8 @@ class Sender:
             self._ack(seq, through)
             return OK
         self.last_reason = reason
+        if error is None:
+            self.failed = (status, bytes(answer[:1000]) if answer else b"")  # health check
         if outcome == DROP:
             self.dropped += 1
             core.log.notice("drop:" + reason[:24], ERROR, _M, "send",
@@ -268,6 +276,7 @@ class Sender:
         job = self.prepare(explicit)
         if job is None:
             return None
+        started = self._core.clock.ticks()
         try:
             try:
                 status, retry_after, answer = self.open().exchange(job[2], job[3], job[4],
@@ -278,7 +287,12 @@ class Sender:
                 if not isinstance(e, OSError):
                     self._core.internal_error(_M, "exchange", e)
                 return self.finish(job, 0, None, None, e)
-            return self.finish(job, status, retry_after, answer)
+            outcome = self.finish(job, status, retry_after, answer)
+            if outcome == OK and self._core.clock.since(started) >= self._core.bom[0]:
+                from .pacing import slow  # the server answered slowly: it gets a rest
+
+                slow(self._core, self)
+            return outcome
         finally:
             self.release(job)
 

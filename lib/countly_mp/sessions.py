@@ -68,6 +68,7 @@ class Sessions:
         core.safely("session events", core.batcher.close)  # the session's events go first
         core.enqueue([("session_duration", self._elapsed_s())])
         self._save()
+        core.safely("session health", core.health_save)  # the guide's periodic save point
         return True
 
     def end_now(self):
@@ -82,6 +83,7 @@ class Sessions:
         self.active = False
         core.enqueue([("end_session", "1"), ("session_duration", self._elapsed_s())])
         self._save()
+        core.safely("session health", core.health_save)  # the app may be about to close
         return True
 
     def due(self):

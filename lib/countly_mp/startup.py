@@ -5,7 +5,7 @@
 from . import device_id as dmod
 from .batcher import Batcher, event_size
 from .clock import Clock
-from .compat import MICROPYTHON
+from .compat import MICROPYTHON, drop_module
 from .log import ERROR, WARNING
 from .request import FLAGS_MAX, REQUEST_MAX, RequestBuilder, claimed_of
 from .sender import Sender
@@ -16,6 +16,7 @@ _M = "Countly"
 
 def start(core, platform):
     cfg = core.config
+    core.jobs = []  # one-shot exchanges tick() makes when the queue is idle (jobs.py)
     if platform is None:
         import countly_port
 
@@ -31,6 +32,7 @@ def start(core, platform):
     core.request_queue = _queue(core, "rq", cfg.request_queue_size, size, fs)
     core.event_queue = _queue(core, "eq", cfg.request_queue_size * cfg.event_queue_threshold,
                               size, fs)
+    _server_config(core)
     core.builder = RequestBuilder(core)
     core.sender = Sender(core)
     t = core.sender.open()
@@ -53,6 +55,29 @@ def start(core, platform):
     core.batcher = Batcher(core)
     core.log.i(_M, "init", "sdk=%s, device_id_type=%s", core.sdk_name,
                                                           core.device_id_type)
+    if core.log.console or core.log.listener is not None:
+        from .initlog import options  # the options at Debug, only for someone to see
+
+        options(core)
+        drop_module("initlog")
+
+
+def _server_config(core):
+    # The server configuration stored by an earlier run applies before anything uses the
+    # options (server value > app value > default); this run fetches a fresh one (jobs.py).
+    # A failure here (out of memory, above all) leaves the app's values in force; it never
+    # makes the SDK inert.
+    try:
+        raw = core.store.read("sc") if core.config.server_config else None
+        if raw:
+            from . import serverconfig
+
+            serverconfig.stored(core, raw)
+    except Exception as e:
+        core.internal_error("ServerConfig", "load", e)
+    finally:
+        serverconfig = None
+        drop_module("serverconfig")
 
 
 def requests(core):
@@ -76,6 +101,14 @@ def requests(core):
         core.safely("init session", lambda: _auto_session(core))
     if cfg.direct_attribution is not None or cfg.indirect_attribution is not None:
         core.safely("init attribution", core.attribution.at_init)
+    if cfg.apm_app_start:
+        core.safely("init apm", core.apm.app_start)
+    # Sent when the queue is first idle, never blocking init (a board may boot offline).
+    if cfg.server_config:
+        core.jobs.append("sc")
+    core.jobs.append("hc")
+    if cfg.rc_automatic_triggers:
+        core.jobs.append("rc")
 
 
 def _auto_session(core):

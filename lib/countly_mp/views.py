@@ -2,6 +2,8 @@
 # Starting a view ends the previous one (a view-end event with "dur" from monotonic ticks); the
 # current view also ends on stop() and when the session ends. Needs the "views" consent.
 
+from binascii import b2a_base64
+
 from . import limits
 from .compat import urandom
 
@@ -32,10 +34,12 @@ class Views:
         return self._platform
 
     def _new_id(self):
+        # The guide's view id: 8 base64 characters of 6 random bytes, then the time in ms
+        # (ticks while the wall clock is not valid yet).
         ts = self._core.clock.now_ms()
         if ts is None:
             ts = self._core.clock.ticks()
-        return "".join("%02x" % b for b in urandom(6)) + str(ts)
+        return b2a_base64(urandom(6)).decode().strip() + str(ts)
 
     def _record(self, name, vid, segmentation, extra, dur_ms):
         core = self._core

@@ -54,3 +54,38 @@ def test_apm_consent():
     assert ly.apm.start_trace("a") is False
     assert ly.apm.record_network_trace("/x", 200, 1, 1, 0, 1) is False
     assert apms(ly, t) == []
+
+
+def _boot(**opts):
+    # A board 1.5 s after power-on (ticks count from boot), its port telling when it booted.
+    from fakes import FakePlatform, ScriptedTransport
+
+    from countly_mp.config import Config
+    from countly_mp.countly import Countly
+
+    t = ScriptedTransport()
+    p = FakePlatform(transport=t)
+    p.advance(1500)
+    p.boot_ticks = lambda: 0
+    ly = Countly(Config("http://127.0.0.1:9", "APPKEY", device_id="dev1", **opts), platform=p)
+    return ly, p, t
+
+
+def test_app_start_device_trace_from_boot_to_sdk_ready():
+    ly, p, t = _boot(apm_app_start=True)
+    a = apms(ly, t)
+    assert a == [{"type": "device", "name": "app_start", "apm_metrics": {"duration": 1500},
+                  "stz": T0, "etz": T0 + 1500}]
+
+
+def test_app_start_is_off_by_default_and_needs_apm_consent():
+    ly, p, t = _boot()
+    assert apms(ly, t) == []
+    ly, p, t = _boot(apm_app_start=True, require_consent=True, consents=["sessions"])
+    assert apms(ly, t) == []
+
+
+def test_app_start_without_a_boot_time_measures_the_sdk_init():
+    ly, p, t = make(apm_app_start=True)
+    a = apms(ly, t)
+    assert [x["name"] for x in a] == ["app_start"] and a[0]["apm_metrics"]["duration"] == 0

@@ -60,3 +60,23 @@ def test_views_consent_and_bad_names():
     assert ly.views.start("x" * 300) is not None
     ev = events(sent(ly, t), "[CLY]_view")
     assert len(ev) == 1 and ev[0]["segmentation"]["name"] == "x" * 128
+
+
+def test_view_id_is_8_base64_characters_then_the_time_in_ms():
+    from fakes import T0
+
+    ly, p, t = make(manual_sessions=True)
+    vid = ly.views.start("a")
+    b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    assert len(vid) == 8 + 13 and all(c in b64 for c in vid[:8])
+    assert int(vid[8:]) >= T0
+    assert ly.views.start("b")[:8] != vid[:8]
+
+
+def test_stop_with_manual_sessions_ends_the_open_view_with_its_duration():
+    ly, p, t = make(manual_sessions=True)
+    ly.views.start("screen")
+    p.advance(4200)
+    ly.stop()
+    ev = events(sent(ly, t), "[CLY]_view")
+    assert len(ev) == 2 and ev[1]["dur"] == 4.2 and ev[1]["segmentation"]["name"] == "screen"
