@@ -78,7 +78,7 @@ def test_variant_control():
 def test_salted_app_and_a_wrong_salt():
     import recv
 
-    from fakes import FakePlatform
+    from fakes import HTTP, FakePlatform
 
     from countly_mp.config import Config
     from countly_mp.countly import Countly
@@ -91,8 +91,9 @@ def test_salted_app_and_a_wrong_salt():
         got.append(a)
 
     for salt, result in (("s3cr3t", "Success"), ("wrong", "Error")):
-        ly = Countly(Config(recv.url(), "SALTED", salt=salt, device_id="salted-rc",
-                            manual_sessions=True), platform=FakePlatform(root=root))
+        cfg = Config(recv.url(), "SALTED", salt=salt, device_id="salted-rc",
+                     manual_sessions=True)
+        ly = Countly(cfg, platform=FakePlatform(root=root, transport=HTTP))
         assert ly.remote_config.download_all(keep) == result
         ly.stop()
         del ly

@@ -7,7 +7,7 @@
 # Both runtimes (MicroPython reaches the server through COUNTLY_TEST_HOSTILE).
 
 import test_transport_chaos as chaos
-from fakes import FakePlatform
+from fakes import HTTP, FakePlatform
 
 from countly_mp.compat import sha256_hex
 from countly_mp.config import Config
@@ -78,7 +78,7 @@ def _run(seed, modes, rounds):
     if not chaos.url():
         return chaos.skip("sdk chaos")
     chaos.ctl("reset/%d" % seed, "POST")
-    p = Platform(transport=None)
+    p = Platform(transport=HTTP)
     ly = Countly(Config(chaos.url(), "APPKEY", http_timeout=TIMEOUT_S), platform=p)
     longest_tick = 0
     accepted = 0

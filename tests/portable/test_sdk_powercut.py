@@ -40,7 +40,13 @@ class Server:
         self.dupes = 0
         self.error = None  # the first broken rule: the SDK would swallow an exception
 
-    def exchange(self, method, path, body=None, content_type=None):
+    def exchange(self, method, path, body=None, content_type=None, max_body=None):
+        if max_body is not None:
+            # The SDK's own instant requests (server configuration, health check): answered
+            # as a server with nothing configured, outside the events bookkeeping.
+            if str(path).startswith("/o/sdk"):
+                return 200, None, b'{"v":2,"t":1700000000000,"c":{}}'
+            return 200, None, b'{"result":"Success"}'
         try:
             return self._exchange(path if body is None else body)
         except AssertionError as e:

@@ -47,6 +47,9 @@ class Collector:
     def exchange(self, method, path, body=None, content_type=None, max_body=None):
         if self.down:
             raise OSError(113, "host unreachable")
+        if max_body is not None and str(path).startswith("/o/sdk"):
+            # The SDK's own server configuration fetch: a server with nothing configured.
+            return 200, None, b'{"v":2,"t":1700000000000,"c":{}}'
         lost = False
         if self.answers:
             a = self.answers.pop(0)

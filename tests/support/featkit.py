@@ -5,7 +5,7 @@
 import json
 import os
 
-from fakes import FakePlatform, ScriptedTransport
+from fakes import HTTP, FakePlatform, ScriptedTransport
 
 from countly_mp.config import Config
 from countly_mp.countly import Countly
@@ -63,7 +63,7 @@ def real(**opts):
     # order), while the 128 KiB MicroPython heap is not yet holding other feature modules.
     import recv
 
-    p = FakePlatform(transport=None)
+    p = FakePlatform(transport=HTTP)
     opts.setdefault("device_id", uid("dev"))
     ly = Countly(Config(recv.url(), "APPKEY", **opts), platform=p)
     return ly, p

@@ -13,7 +13,7 @@
 import json
 
 from collect import Collector
-from fakes import FakePlatform, tmpdir
+from fakes import HTTP, FakePlatform, tmpdir
 
 from countly_mp.config import Config
 from countly_mp.consent import Consent
@@ -54,7 +54,7 @@ class Model:
     # ---- the device ----
     def boot(self):
         # A (re)start on the same storage; the clock goes on where it was.
-        p = FakePlatform(root=self.root, transport=None if self.real else self.server)
+        p = FakePlatform(root=self.root, transport=HTTP if self.real else self.server)
         if self.platform is not None:
             p.now, p.t = self.platform.now, self.platform.t
         self.platform = p
