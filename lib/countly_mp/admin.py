@@ -124,6 +124,8 @@ def stop(core):
     # End of the app's use of the SDK: the automatic session ends, the open view and the event
     # batch close, user properties are saved, the connection closes. The queues stay readable:
     # flush() after stop() still delivers what is left.
+    if not core.ready or core._stopped:
+        return None
     core.log.i(_M, "stop")
     if not core.config.manual_sessions:
         core.safely("stop session", core.sessions.end_now)

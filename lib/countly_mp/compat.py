@@ -17,6 +17,8 @@ MICROPYTHON = sys.implementation.name == "micropython"
 import json
 import binascii
 import hashlib
+from binascii import crc32  # noqa: F401 - re-exported, no wrapper: one function less in RAM
+from json import loads  # noqa: F401
 
 
 def dumps(obj):
@@ -25,10 +27,6 @@ def dumps(obj):
     if MICROPYTHON:
         return json.dumps(obj, separators=(",", ":"))
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
-
-
-def loads(text):
-    return json.loads(text)
 
 
 def sha256_hex(data):
@@ -42,10 +40,6 @@ def digest_hex(h):
 
 def sha1_hex(data):
     return binascii.hexlify(hashlib.sha1(data).digest()).decode()
-
-
-def crc32(data, value=0):
-    return binascii.crc32(data, value)
 
 
 def urandom(n):
@@ -95,6 +89,20 @@ def drop_module(name):
     pkg = sys.modules.get("countly_mp")
     if pkg is not None and name in pkg.__dict__:
         del pkg.__dict__[name]
+
+
+def call_cold(name, function, *args):
+    # countly_mp.<name>.<function>(*args) for code that runs rarely: the module is loaded for
+    # the call and dropped after, unless it was loaded already (Countly() loads the modules
+    # start-up needs together and drops them together: one piece of heap given back).
+    held = ("countly_mp." + name) in sys.modules
+    mod = __import__("countly_mp." + name, None, None, [function])
+    try:
+        return getattr(mod, function)(*args)
+    finally:
+        mod = None
+        if not held:
+            drop_module(name)
 
 
 def collect():

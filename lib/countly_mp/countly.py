@@ -3,7 +3,6 @@
 # records events never compiles the crash or remote-config modules. No public call raises, and
 # no attribute access either: a feature that cannot load answers every call with None.
 
-from . import device_id as dmod
 from .compat import collect, const, drop_module, dumps, exception_text
 from .config import Config
 from .log import ERROR, WARNING, Logger
@@ -15,7 +14,12 @@ _M = "Countly"
 _CLOCK_GRACE_MS = const(60000)  # how long after init sending waits for a valid wall clock
 _ENOSPC = const(28)
 _ROOM_TRIES = const(64)  # storage-full rounds of dropping the oldest before giving up
+# The modules only start-up uses (startup.py loads them), dropped when Countly() returns.
+_START_UP = ("startup", "device_id", "fsopen", "sessionops", "serverconfig", "initlog")
 
+# Cold entry points, name:module: the module (aio.py, report.py, admin.py) is loaded on the
+# first call, so an app that never calls them never holds their bytecode.
+_COLD = " atick:aio aflush:aio run:aio status:report set_server_url:admin stop:admin "
 # attribute:[module.]class, loaded by __getattr__ the first time it is used; the module has
 # the attribute's name unless given. One string: a dict of tuples held ~1 KB more heap.
 _FEATURES = (" events:Events sessions:Sessions device_id:DeviceId views:Views"
@@ -50,10 +54,6 @@ async def _zero():
     return 0
 
 
-def _false():
-    return False
-
-
 class Countly:
     # Switches the server configuration may turn off (serverconfig.py); class attributes, so
     # they cost an instance nothing while the server leaves them alone.
@@ -75,14 +75,24 @@ class Countly:
         self.trimmed = 0
         self._stopped = False
         # The send buffer is the one large block the SDK holds: taken first, while the heap is
-        # in one piece. Start-up code runs once: startup.py is loaded for it and dropped after,
-        # so its bytecode does not stay in a board's heap.
+        # in one piece. Then the code that stays loaded (the port, the queues, sessions), then
+        # the code only start-up runs (startup.py and the modules it loads, _START_UP): loaded
+        # after the rest and dropped together, it gives back one piece of heap, where a later
+        # large allocation (a table of interned names, a feature's code) still fits.
         from .sendbuf import shared
 
         shared()
-        from . import startup
-
         try:
+            if platform is None:
+                import countly_port
+
+                platform = countly_port.Platform(config)
+            from . import batcher, clock, sessions, store  # noqa: F401 - kept, loaded first
+
+            if getattr(platform, "make_queue", None) is None:
+                from . import fsqueue  # noqa: F401
+            from . import startup
+
             startup.start(self, platform)
             self.ready = True
         except Exception as e:
@@ -94,11 +104,18 @@ class Countly:
         if self.ready:
             startup.requests(self)
         startup = None
-        drop_module("startup")
+        for name in _START_UP:
+            drop_module(name)
         collect()
 
     def __getattr__(self, name):
-        # Only for names not set yet: the features, loaded and cached on first use.
+        # Only for names not set yet: the cold entry points, and the features, loaded and
+        # cached on first use.
+        i = _COLD.find(" " + name + ":")
+        if i > 0 and " " not in name:
+            i += len(name) + 2
+            module = _COLD[i:_COLD.index(" ", i)]
+            return lambda *args: self._via(module, name, *args)
         try:
             i = _FEATURES.find(" " + name + ":")
             if i < 0 or " " in name or ":" in name:
@@ -163,40 +180,21 @@ class Countly:
         except Exception as e:
             self.internal_error(_M, "events", e)
 
-    # Cold entry points live in modules loaded on first use (aio.py, admin.py, report.py):
-    # an app that never calls them never holds their bytecode. If the module cannot load
-    # (MemoryError) the call answers `fallback()` instead of raising; the asyncio ones then
-    # still hand back something awaitable.
-    def _via(self, module, name, fallback, *args):
+    def _via(self, module, name, *args):
+        # A cold entry point (_COLD) called: its module's function, or when the module
+        # cannot load (MemoryError) what the SDK answers when it has nothing to say.
         try:
             mod = __import__("countly_mp." + module, None, None, [name])
             return getattr(mod, name)(self, *args)
         except Exception as e:
             self.internal_error(_M, name, e)
-            return fallback()
-
-    def atick(self):
-        return self._via("aio", "atick", _none)
-
-    def aflush(self):
-        return self._via("aio", "aflush", _zero)
-
-    def run(self, period_ms=1000):
-        return self._via("aio", "run", _none, period_ms)
-
-    def status(self):
-        # What the SDK knows about delivery, for code (the one-line notices say it to people).
-        return self._via("report", "status", self._essentials)
-
-    def _essentials(self):
-        return {"ready": self.ready, "init_error": self.init_error}
-
-    def set_server_url(self, url):
-        return self._via("admin", "set_server_url", _false, url)
-
-    def stop(self):
-        if self.ready and not self._stopped:
-            self._via("admin", "stop", _none)
+            if name == "status":
+                return {"ready": self.ready, "init_error": self.init_error}
+            if name == "aflush":
+                return _zero()  # still awaitable
+            if name in ("atick", "run"):
+                return _none()
+            return False if name == "set_server_url" else None
 
     def safely(self, what, fn):
         try:
@@ -273,7 +271,7 @@ class Countly:
     def can_send(self):
         # Requests recorded in temporary ID mode wait for a real ID; just after boot, requests
         # wait a little for the clock so that they can be sent with their true time.
-        if self.device_id_type == dmod.DeviceIdType.TEMPORARY_ID or not self.networking:
+        if self.device_id_type == "TEMPORARY_ID" or not self.networking:  # DeviceIdType's
             return False
         return self.clock.valid() or self.clock.since(self._init_ticks) >= _CLOCK_GRACE_MS
 

@@ -38,7 +38,7 @@ import binascii
 import os
 import struct
 
-from .compat import const, drop_module, is_missing
+from .compat import call_cold, const, is_missing
 from .fsformat import as_nospc, is_nospc, pack_rec, stamp
 from .fsseg import Reader, lost, walk
 from .store import Reserve, close_quietly, makedirs, remove_quietly
@@ -91,7 +91,7 @@ class FsQueue:
         # item peek() returned (seq prev + 1) ends, 0 when none was peeked there.
         self._hint = None
         self._rsv = reserve  # None: the parent folder's, looked up when storage is full
-        self._cold("load")
+        call_cold("fsopen", "load", self)  # opening: fsopen.py, not kept loaded
 
     @property
     def corrupt(self):
@@ -346,18 +346,8 @@ class FsQueue:
             yield (a, data)
 
     def peek_last(self):
-        return self._cold("last")
-
-    def _cold(self, name):
-        # Opening and peek_last() run about once per start-up: their code (fsopen.py) is loaded
-        # for the call and dropped after, so it does not stay in a board's heap.
-        from . import fsopen
-
-        try:
-            return getattr(fsopen, name)(self)
-        finally:
-            fsopen = None
-            drop_module("fsopen")
+        # Run about once per start-up, as opening is: fsopen.py, not kept loaded.
+        return call_cold("fsopen", "last", self)
 
     def ack(self, seq):
         seq = min(seq, self._segs[-1][_LAST] if self._segs else 0)  # only what exists

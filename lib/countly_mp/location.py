@@ -4,6 +4,7 @@
 # "location" consent sends an empty `location=`, which tells the server to stop locating.
 
 from .compat import is_number
+from .config import MAX_ID
 
 _M = "Location"
 _NAMES = ("country_code", "city", "location", "ip_address")
@@ -38,7 +39,9 @@ def _gps(value):
 
 
 def _text(value):
-    return value if isinstance(value, str) and value != "" else None
+    # A location string, cut to MAX_ID characters as Config() bounds them: every later
+    # begin_session repeats it, so it can never grow past the request budget.
+    return value[:MAX_ID] if isinstance(value, str) and value != "" else None
 
 
 class Location:
@@ -91,6 +94,9 @@ class Location:
             for name, v in (("country_code", country_code), ("city", city), ("ip", ip)):
                 if v is not None and not isinstance(v, str):
                     core.log.w(_M, "set", "%s must be a string, ignored", name)
+                elif v is not None and len(v) > MAX_ID:
+                    core.log.w(_M, "set", "%s longer than %d characters, truncated", name,
+                               MAX_ID)
             values = (_text(country_code), _text(city), g, _text(ip))
             if (values[0] is None) != (values[1] is None):
                 core.log.w(_M, "set", "city and country_code should be set together")

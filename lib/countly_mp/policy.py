@@ -12,14 +12,26 @@
 #
 # Only an answer that is a JSON object with "result" is Countly's; anything else (an HTML error
 # page, a proxy's answer, a captive portal) never counts as delivered. docs/api.md has the table.
+#
+# Loaded by sender.py for any answer but the usual Success: apply() does what the outcome
+# means to the request and to the sender's cooldown; poison() sets aside a record that cannot
+# be built.
 
 from .compat import const, loads
+from .log import ERROR, WARNING
 
 OK = const(0)  # the same values as sender.py's
 RETRY = const(1)
 PAUSE = const(2)
 DROP = const(3)
 REFUSED = const(4)
+
+_BACKOFF_CAP_S = const(1800)  # a growing retry cooldown stops growing at 30 minutes
+_PAUSE_MIN_S = const(600)  # a configuration problem is retried after 10 minutes at first,
+_PAUSE_CAP_S = const(86400)  # then less and less often, at most a day apart
+_RETRY_AFTER_CAP_S = const(86400)  # a server's Retry-After is honoured up to a day
+_REFUSALS = const(3)  # an unknown refusal of one request is retried this many times
+_M = "Sender"
 
 # 200 answers that mean the data was thrown away because our salt is wrong.
 _CHECKSUM = ("Request does not have checksum", "Request does not match checksum")
@@ -77,3 +89,71 @@ def _reason(status, text):
     if text is None:
         return "HTTP %d" % status
     return "HTTP %d %s" % (status, text[:120])
+
+
+def apply(sender, seq, through, status, retry_after, answer, error):
+    # The outcome of one exchange that was not the usual Success, applied. -> the outcome
+    core = sender._core
+    if error is not None:
+        sender.close()
+        status = 0
+        outcome = RETRY
+        reason = "network error %s" % (error.args[0] if error.args else error)
+    else:
+        outcome, reason = classify(status, answer)
+    sender.last_status = status
+    if outcome == REFUSED:
+        n = sender._refused[1] + 1 if sender._refused[0] == seq else 1
+        sender._refused = (seq, n)
+        outcome = DROP if n >= _REFUSALS else RETRY
+    if outcome == OK:  # a 2xx Countly answer worded differently: delivered all the same
+        sender.delivered += 1
+        sender._fails = sender._pauses = 0
+        sender.paused_reason = None
+        sender._ack(seq, through)
+        return OK
+    sender.last_reason = reason
+    if error is None:
+        sender.failed = (status, bytes(answer[:1000]) if answer else b"")  # health check
+    if outcome == DROP:
+        sender.dropped += 1
+        core.log.notice("drop:" + reason[:24], ERROR, _M, "send",
+                        "request dropped, the server will not take it: %s", reason)
+        sender._ack(seq, through)
+    elif outcome == PAUSE:
+        sender._pauses += 1
+        wait = min(max(_PAUSE_MIN_S, core.config.retry_cooldown * 10)
+                   << min(sender._pauses - 1, 8), _PAUSE_CAP_S)
+        sender._cool(wait, True)
+        sender.paused_reason = reason
+        core.log.notice("pause:" + reason[:24], ERROR, _M, "send",
+                        "delivery paused for %d s: %s; requests are kept", wait, reason)
+    else:
+        sender.retried += 1
+        sender._fails += 1
+        base = max(core.config.retry_cooldown, 1)
+        wait = min(base << min(sender._fails - 1, 16), max(base, _BACKOFF_CAP_S))
+        hard = False
+        if retry_after is not None and retry_after > wait:
+            wait = min(retry_after, _RETRY_AFTER_CAP_S)  # a floor, never a way to retry sooner
+            hard = True
+        sender._cool(wait, hard)
+        core.log.notice("retry:" + reason[:12], WARNING, _M, "send",
+                        "send failed (%s), retrying in %d s; requests are kept", reason, wait)
+    return outcome
+
+
+def poison(sender, seq, through, exc):
+    # A record that cannot be built can never be sent: set aside (its bytes kept in the
+    # store's "poison" file for a developer), counted, reported; the queue flows on.
+    core = sender._core
+    sender.poisoned += 1
+    try:
+        head = core.request_queue.peek()
+        if head is not None and head[0] == seq:
+            core.store.write("poison", head[1])
+    except Exception:
+        pass
+    core.log.notice("poison", ERROR, _M, "send", "unsendable request set aside (%s: %s)",
+                    type(exc).__name__, exc)
+    sender._ack(seq, through)

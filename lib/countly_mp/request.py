@@ -103,15 +103,6 @@ def flag_value(flags, letter):
     return None
 
 
-def claimed_of(record):
-    # The event-queue seq this record says was claimed when it was made (0 when none).
-    v = flag_value(split_record(record)[0], "C")
-    try:
-        return int(v) if v else 0
-    except ValueError:
-        return 0
-
-
 RETIME_GROWTH = const(24)  # bytes an event's marker may grow by when it becomes a timestamp
 _EV_MARK = b',"timestamp":"U'
 

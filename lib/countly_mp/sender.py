@@ -7,16 +7,11 @@
 # finish() so the blocking tick() and the asyncio atick() share every rule.
 
 from .compat import const
-from .log import ERROR, WARNING
+from .log import ERROR
 from .request import flag_value, retime_event, time_params
 from .sendbuf import shared
 from .wire import quote
 
-_BACKOFF_CAP_S = const(1800)  # a growing retry cooldown stops growing at 30 minutes
-_PAUSE_MIN_S = const(600)  # a configuration problem is retried after 10 minutes at first,
-_PAUSE_CAP_S = const(86400)  # then less and less often, at most a day apart
-_RETRY_AFTER_CAP_S = const(86400)  # a server's Retry-After is honoured up to a day
-_REFUSALS = const(3)  # an unknown refusal of one request is retried this many times
 # Outcomes (policy.py says which answer gets which); the common one needs no module load.
 OK = const(0)
 RETRY = const(1)
@@ -175,7 +170,9 @@ class Sender:
                 buf.owner = None
                 if not seq:
                     raise  # the queue itself failed: the caller's guard reports it
-                self._poison(seq, through, e)
+                from .policy import poison
+
+                poison(self, seq, through, e)
                 continue
             return (seq, through) + job
         return None
@@ -215,61 +212,20 @@ class Sender:
         return n
 
     def finish(self, job, status, retry_after, answer, error=None):
-        # Applies the answer (or the network error) to the request of `job`.
-        core = self._core
+        # Applies the answer (or the network error) to the request of `job`. Anything but the
+        # usual Success is handled in policy.py, loaded then.
         seq, through = job[0], job[1]
         self._buf.owner = None  # the request has been sent (or failed): the buffer is free
-        if error is not None:
-            self.close()
-            status = 0
-            outcome = RETRY
-            reason = "network error %s" % (error.args[0] if error.args else error)
-        elif 200 <= status < 300 and answer == _SUCCESS:
-            outcome = OK
-        else:
-            from .policy import classify  # loaded when an answer is not the usual Success
-
-            outcome, reason = classify(status, answer)
-        self.last_status = status
-        if outcome == REFUSED:
-            n = self._refused[1] + 1 if self._refused[0] == seq else 1
-            self._refused = (seq, n)
-            outcome = DROP if n >= _REFUSALS else RETRY
-        if outcome == OK:
+        if error is None and 200 <= status < 300 and answer == _SUCCESS:
+            self.last_status = status
             self.delivered += 1
             self._fails = self._pauses = 0
             self.paused_reason = None
             self._ack(seq, through)
             return OK
-        self.last_reason = reason
-        if error is None:
-            self.failed = (status, bytes(answer[:1000]) if answer else b"")  # health check
-        if outcome == DROP:
-            self.dropped += 1
-            core.log.notice("drop:" + reason[:24], ERROR, _M, "send",
-                            "request dropped, the server will not take it: %s", reason)
-            self._ack(seq, through)
-        elif outcome == PAUSE:
-            self._pauses += 1
-            wait = min(max(_PAUSE_MIN_S, core.config.retry_cooldown * 10)
-                       << min(self._pauses - 1, 8), _PAUSE_CAP_S)
-            self._cool(wait, True)
-            self.paused_reason = reason
-            core.log.notice("pause:" + reason[:24], ERROR, _M, "send",
-                            "delivery paused for %d s: %s; requests are kept", wait, reason)
-        else:
-            self.retried += 1
-            self._fails += 1
-            base = max(core.config.retry_cooldown, 1)
-            wait = min(base << min(self._fails - 1, 16), max(base, _BACKOFF_CAP_S))
-            hard = False
-            if retry_after is not None and retry_after > wait:
-                wait = min(retry_after, _RETRY_AFTER_CAP_S)  # a floor, never a way to retry sooner
-                hard = True
-            self._cool(wait, hard)
-            core.log.notice("retry:" + reason[:12], WARNING, _M, "send",
-                            "send failed (%s), retrying in %d s; requests are kept", reason, wait)
-        return outcome
+        from .policy import apply
+
+        return apply(self, seq, through, status, retry_after, answer, error)
 
     def step(self, explicit=False):
         # At most one exchange. -> OK/RETRY/PAUSE/DROP, or None when nothing was tried.
@@ -313,18 +269,3 @@ class Sender:
                             "cannot mark a delivered request as sent (%s): nothing else is "
                             "sent until storage takes the write", e)
             return False
-
-    def _poison(self, seq, through, exc):
-        # A record that cannot be built can never be sent: set aside (its bytes kept in the
-        # store's "poison" file for a developer), counted, reported; the queue flows on.
-        core = self._core
-        self.poisoned += 1
-        try:
-            head = core.request_queue.peek()
-            if head is not None and head[0] == seq:
-                core.store.write("poison", head[1])
-        except Exception:
-            pass
-        core.log.notice("poison", ERROR, _M, "send", "unsendable request set aside (%s: %s)",
-                        type(exc).__name__, exc)
-        self._ack(seq, through)

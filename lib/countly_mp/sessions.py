@@ -5,7 +5,18 @@
 # in the port's RTC memory when it has one, so a board waking from deep sleep continues its
 # session instead of opening a new one on every wake.
 
+from .compat import call_cold
+
 _M = "Sessions"
+_COLD = ("begin", "update", "end", "begin_now", "resume")
+
+
+def _cold(sessions, name):
+    try:
+        return call_cold("sessionops", name, sessions)
+    except Exception as e:  # MemoryError loading the module: the call did nothing
+        sessions._core.internal_error(_M, name, e)
+        return False
 
 
 class Sessions:
@@ -15,6 +26,14 @@ class Sessions:
         self._since = 0  # ticks of the last begin/update report
         self._carry_ms = 0
 
+    def __getattr__(self, name):
+        # begin_now (once per session), resume (at init) and the manual begin/update/end are
+        # in sessionops.py, loaded for the call and dropped after: an app with automatic
+        # sessions keeps only the periodic update in its heap.
+        if name not in _COLD:
+            raise AttributeError(name)
+        return lambda: _cold(self, name)
+
     def _elapsed_s(self):
         core = self._core
         now = core.clock.ticks()
@@ -22,44 +41,6 @@ class Sessions:
         self._since = now
         self._carry_ms = ms % 1000
         return ms // 1000
-
-    # Manual API: only when the app asked for manual sessions.
-    def begin(self):
-        return self._manual("begin", self.begin_now)
-
-    def update(self):
-        return self._manual("update", self.update_now)
-
-    def end(self):
-        return self._manual("end", self.end_now)
-
-    def _manual(self, name, action):
-        core = self._core
-        try:
-            core.log.i(_M, name)
-            if not core.config.manual_sessions:
-                core.log.w(_M, name, "sessions are automatic; set manual_sessions=True")
-                return False
-            return action()
-        except Exception as e:
-            core.internal_error(_M, name, e)
-            return False
-
-    def begin_now(self):
-        core = self._core
-        if self.active:
-            core.log.w(_M, "begin", "a session is already running")
-            return False
-        if not core.consent_has("sessions"):
-            return False
-        self.active = True
-        self._since = core.clock.ticks()
-        self._carry_ms = 0
-        params = [("begin_session", "1"), ("metrics", core.metrics_json())]
-        params.extend(_location(core))
-        core.enqueue(params)
-        self._save()
-        return True
 
     def update_now(self):
         core = self._core
@@ -108,41 +89,3 @@ class Sessions:
             mem.write(data)
         else:
             core.store.write("session", data)
-
-    def resume(self):
-        # At init: continue the saved session when the port says the board woke from deep
-        # sleep. The time asleep counts toward the next session_duration.
-        core = self._core
-        woke = getattr(core.platform, "woke_from_sleep", None)
-        if woke is None or not woke() or not core.consent_has("sessions"):
-            return False
-        mem = self._memory()
-        raw = mem.read() if mem is not None else core.store.read("session")
-        parts = raw.decode().split() if raw else ()
-        if len(parts) != 2 or parts[0] != "1":
-            return False
-        now = core.platform.epoch_ms()
-        self._carry_ms = 0
-        if now is not None and parts[1] != "-":
-            self._carry_ms = max(0, now - int(parts[1]))
-        self.active = True
-        self._since = core.clock.ticks()
-        core.log.i(_M, "resume", "session continued after deep sleep")
-        return True
-
-
-def _location(core):
-    # Location params for a begin_session. The location module, when loaded, owns location;
-    # without it, init values go with the first begin_session and an opted-out device sends an
-    # empty location.
-    feature = core.__dict__.get("location")
-    if feature is not None:
-        return feature.params(True)
-    cfg = core.config
-    if cfg.disable_location or not core.consent_has("location"):
-        return [("location", "")]
-    gps = cfg.location_gps
-    if isinstance(gps, (list, tuple)):
-        gps = "%s,%s" % (gps[0], gps[1])
-    return [("country_code", cfg.location_country_code), ("city", cfg.location_city),
-            ("location", gps), ("ip_address", cfg.location_ip)]

@@ -2,12 +2,16 @@
 # open event batch, then the init-time requests. countly.py loads this module for init and drops
 # it after, so a board's heap does not keep start-up code for the rest of its run.
 
+# The code only start-up runs, loaded here in one go (countly.py drops it after): device_id
+# (the init truth table), fsopen (opening the queues), sessionops (beginning or resuming the
+# session).
 from . import device_id as dmod
+from . import fsopen, sessionops  # noqa: F401
 from .batcher import Batcher, event_size
 from .clock import Clock
-from .compat import MICROPYTHON, drop_module
+from .compat import MICROPYTHON
 from .log import ERROR, WARNING
-from .request import FLAGS_MAX, REQUEST_MAX, RequestBuilder, claimed_of
+from .request import FLAGS_MAX, REQUEST_MAX, RequestBuilder, flag_value, split_record
 from .sender import Sender
 from .store import Store
 
@@ -17,10 +21,6 @@ _M = "Countly"
 def start(core, platform):
     cfg = core.config
     core.jobs = []  # one-shot exchanges tick() makes when the queue is idle (jobs.py)
-    if platform is None:
-        import countly_port
-
-        platform = countly_port.Platform(cfg)
     core.platform = platform
     core.log.sink = getattr(platform, "log_sink", None)
     core.clock = Clock(platform)
@@ -59,7 +59,6 @@ def start(core, platform):
         from .initlog import options  # the options at Debug, only for someone to see
 
         options(core)
-        drop_module("initlog")
 
 
 def _server_config(core):
@@ -75,9 +74,6 @@ def _server_config(core):
             serverconfig.stored(core, raw)
     except Exception as e:
         core.internal_error("ServerConfig", "load", e)
-    finally:
-        serverconfig = None
-        drop_module("serverconfig")
 
 
 def requests(core):
@@ -166,3 +162,12 @@ def _recover(b, core):
     b.since = core.clock.ticks()
     for seq, data in core.event_queue.items(b.claimed):
         b.note(seq, event_size(data))
+
+
+def claimed_of(record):
+    # The event-queue seq this record says was claimed when it was made (0 when none).
+    v = flag_value(split_record(record)[0], "C")
+    try:
+        return int(v) if v else 0
+    except ValueError:
+        return 0

@@ -98,7 +98,11 @@ class User:
                     cur[op].append(value)
                     return True
                 elif op is not None:
-                    value = _combine(op, cur[op], value)
+                    combined = _combine(op, cur[op], value)
+                    if is_number(combined):
+                        value = combined
+                    elif not self.save():  # e.g. a product past the float range: no JSON
+                        return False  # number carries it, so the two are sent one by one
             if op is None:
                 self._custom[key] = value
             else:

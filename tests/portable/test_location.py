@@ -105,3 +105,14 @@ def test_invalid_values_and_missing_pairs():
     assert ly.location.set(gps=(1, 2, 3), city=5) is False
     assert ly.location.set(city="Riga")  # warned: city without country, still sent
     assert shape(sent(ly, t)) == [("loc", {"city": "Riga"})]
+
+
+def test_values_are_cut_to_256_characters_so_every_begin_session_fits():
+    # Each begin_session repeats the cached location: an unbounded city would make every
+    # later session request too large to queue (found by the API fuzzer).
+    ly, p, t = make(manual_sessions=True)
+    assert ly.location.set("LV", "R" * 8000, None, "1" * 300)
+    assert ly.sessions.begin()
+    reqs = sent(ly, t)
+    assert [len(r["city"]) for r in reqs] == [256, 256]
+    assert [len(r["ip_address"]) for r in reqs] == [256, 256]

@@ -80,3 +80,14 @@ def test_users_consent():
     ly.consent.give("users")
     assert ly.user.save() is False
     assert details(ly, t) == []
+
+
+def test_modifiers_whose_combination_is_no_json_number_go_one_by_one():
+    # 1e200 * -1e200 is -inf, which JSON cannot carry (found by the API fuzzer): the cached
+    # $mul goes first, then the second one, each a finite number.
+    ly, p, t = make(manual_sessions=True)
+    assert ly.user.multiply("k", 1e200) and ly.user.multiply("k", -1e200)
+    assert ly.user.save()
+    muls = [json.loads(r["user_details"])["custom"]["k"]["$mul"]
+            for r in only(sent(ly, t), "user_details")]
+    assert muls == [1e200, -1e200]
