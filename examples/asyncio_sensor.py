@@ -6,7 +6,8 @@
 # on an ESP32, where boot.py has brought Wi-Fi up and countly_port is the ESP32 port).
 #
 #   PYTHONPATH=lib:ports/common:ports/unix .venv/bin/python examples/asyncio_sensor.py
-#   MICROPYPATH=.frozen:lib:ports/common:ports/unix .venv/bin/micropython examples/asyncio_sensor.py
+#   MICROPYPATH=.frozen:lib:ports/common:ports/unix .venv/bin/micropython \
+#       examples/asyncio_sensor.py
 #
 # Settings (environment, host only): COUNTLY_URL (default http://127.0.0.1:8080, the receiver of
 # `make receiver`), COUNTLY_APP_KEY (DEMO_APP_KEY), COUNTLY_STORAGE (the port's default
