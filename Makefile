@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum requirements-dev.txt | cut -d' ' -f1)
 
-.PHONY: setup test test-host test-mp demo mpy bench lint clean
+.PHONY: setup test test-host test-mp demo receiver mpy bench lint clean
 
 # The stamp's name carries the checksum of requirements-dev.txt: a change of its content makes
 # a new stamp (a new .venv), a newer timestamp alone (a fresh checkout) does not.
@@ -31,6 +31,11 @@ test-mp: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python tools/demo.py
+
+# The receiver on what the demo stored (.demo/receiver.sqlite), still accepting main.py's app
+# key: browse http://127.0.0.1:8080/ after `make demo`, or point main.py at it. Ctrl-C stops it.
+receiver: $(STAMP)
+	$(BIN)/python tools/receiver.py --db .demo/receiver.sqlite --port 8080 --app DEMO_APP_KEY
 
 mpy: $(STAMP)
 	$(BIN)/python tools/build_mpy.py
