@@ -32,10 +32,13 @@ test-mp: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python tools/demo.py
 
-# The receiver on what the demo stored (.demo/receiver.sqlite), still accepting main.py's app
-# key: browse http://127.0.0.1:8080/ after `make demo`, or point main.py at it. Ctrl-C stops it.
+# The receiver on what the demo stored (.demo/receiver.sqlite, created when missing), still
+# accepting main.py's app key: browse http://127.0.0.1:8080/ after `make demo`, or point
+# main.py at it. Ctrl-C stops it. RECEIVER_PORT=8081 make receiver picks another port.
+RECEIVER_PORT ?= 8080
 receiver: $(STAMP)
-	$(BIN)/python tools/receiver.py --db .demo/receiver.sqlite --port 8080 --app DEMO_APP_KEY
+	mkdir -p .demo
+	$(BIN)/python tools/receiver.py --db .demo/receiver.sqlite --port $(RECEIVER_PORT) --app DEMO_APP_KEY
 
 mpy: $(STAMP)
 	$(BIN)/python tools/build_mpy.py
