@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum requirements-dev.txt | cut -d' ' -f1)
 
-.PHONY: setup test test-host test-mp demo mpy bench lint clean
+.PHONY: setup test test-host test-mp demo receiver mpy bench lint clean
 
 # The stamp's name carries the checksum of requirements-dev.txt: a change of its content makes
 # a new stamp (a new .venv), a newer timestamp alone (a fresh checkout) does not.
@@ -32,6 +32,14 @@ test-mp: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python tools/demo.py
 
+# The receiver on what the demo stored (.demo/receiver.sqlite, created when missing), still
+# accepting main.py's app key: browse http://127.0.0.1:8080/ after `make demo`, or point
+# main.py at it. Ctrl-C stops it. RECEIVER_PORT=8081 make receiver picks another port.
+RECEIVER_PORT ?= 8080
+receiver: $(STAMP)
+	mkdir -p .demo
+	$(BIN)/python tools/receiver.py --db .demo/receiver.sqlite --port $(RECEIVER_PORT) --app DEMO_APP_KEY
+
 mpy: $(STAMP)
 	$(BIN)/python tools/build_mpy.py
 
@@ -39,7 +47,7 @@ bench: $(STAMP)
 	$(BIN)/python tools/bench.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check lib ports tools tests
+	$(BIN)/ruff check lib ports tools tests examples
 
 clean:
 	rm -rf build .pytest_cache .demo

@@ -1,15 +1,17 @@
 # demo.py - a device on your desk: main.py on the unix port under the real micropython binary,
 # reporting to the local receiver, through an outage and a hard kill.
 #
-# 1. starts the receiver (tools/countly_receiver.py) with a SQLite file under .demo/
+# 1. starts the local receiver (tools/countly_receiver/, in this process) with its SQLite file
+#    at .demo/receiver.sqlite
 # 2. runs main.py under `micropython -X heapsize=128k` (the simulated sensor: a session and
 #    one "reading" event per period)
 # 3. takes the receiver down for a few seconds, then brings it back on the same port
 # 4. kills the device process with SIGKILL mid-run and starts it again on the same storage
 # 5. prints what the receiver stored, and checks every reading the device accepted arrived
-#    exactly once.
+#    exactly once. The database stays: `make receiver` serves it on http://127.0.0.1:8080/.
 #
-#   python tools/demo.py [--readings 60] [--period-ms 100] [--python]   (--python: CPython)
+#   make demo, or .venv/bin/python tools/demo.py [--readings 60] [--period-ms 100] [--python]
+#   (--python: the device runs on CPython instead of the micropython binary)
 
 import os
 import shutil
@@ -137,6 +139,7 @@ def main():
           % (stats["requests"], stats["connections"]))
     print("lost: %s  duplicated: %s" % (missing or "none", dupes or "none"))
     print("receiver database kept at %s" % db)
+    print("browse it: make receiver, then open http://127.0.0.1:8080/ (Ctrl-C stops it)")
     if missing or dupes:
         print("DEMO FAILED")
         return 1

@@ -1,13 +1,16 @@
 # deploy.py - put countly_mp on a board with mpremote: the .mpy bundle (tools/build_mpy.py),
 # the ESP32 port, boot.py and main.py, optionally secrets.json, then set the RTC and reset.
 #
-#   python tools/deploy.py [--device /dev/ttyUSB0] [--port esp32] [--secrets secrets.json]
-#                          [--rtc] [--no-build] [--dry-run]
+#   python tools/deploy.py --device /dev/ttyUSB0 [--port esp32] [--secrets secrets.json]
+#                          [--rtc] [--no-build]
+#   python tools/deploy.py --dry-run [--device ...] [...]     prints the mpremote command only
 #
-# --port names the ports/<port> folder whose modules go to /lib (countly_port.mpy, helpers).
-#
-# --dry-run prints the mpremote command instead of running it. Everything is one mpremote
-# invocation chained with "+", so the board is entered once.
+# Nothing touches a board without an explicit --device (mpremote alone would pick the first
+# serial device it finds); --help prints the usage and does nothing else; an unknown flag is an
+# error (exit status 2). --port names the ports/<port> folder whose modules go to /lib
+# (countly_port.mpy, helpers). Without --secrets, ./secrets.json is copied when it exists;
+# --secrets "" copies none. Everything is one mpremote invocation chained with "+", so the
+# board is entered once.
 # Why the steps:
 #   * stale /lib/countly_mp/*.py (e.g. from an earlier `mip install`) are removed first: a
 #     .py next to a .mpy of the same name wins the import and would shadow the new bytecode;
@@ -16,6 +19,7 @@
 #   * `rtc --set` writes the host's LOCAL time; the port reads the RTC as UTC, so mpremote
 #     runs with TZ=UTC for that.
 
+import argparse
 import os
 import shlex
 import subprocess
@@ -41,12 +45,6 @@ _PREPARE = ("import os\n"
             "                os.remove(d + '/' + n)\n"
             "            except OSError:\n"
             "                pass\n")
-
-
-def arg(argv, name, default=None):
-    if name in argv:
-        return argv[argv.index(name) + 1]
-    return default
 
 
 def mpremote():
@@ -105,18 +103,44 @@ def commands(mpy, port="esp32", device=None, secrets=None, rtc=False):
     return env, cmd
 
 
+def parse(argv):
+    p = argparse.ArgumentParser(
+        prog="tools/deploy.py",
+        description="Copy the countly_mp .mpy bundle, a port, boot.py, main.py and secrets to "
+                    "a board with mpremote.")
+    p.add_argument("--device", help="serial device of the board, e.g. /dev/ttyUSB0 "
+                                    "(required unless --dry-run)")
+    p.add_argument("--port", default="esp32", choices=_ports(),
+                   help="the ports/<PORT> folder whose modules go to /lib (default esp32)")
+    p.add_argument("--secrets", help="Wi-Fi secrets file copied to :secrets.json (default "
+                                     "./secrets.json when it exists; \"\" for none)")
+    p.add_argument("--rtc", action="store_true", help="set the board's RTC to UTC from the host")
+    p.add_argument("--no-build", action="store_true", help="copy build/mpy as it is")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the mpremote command, touch nothing")
+    args = p.parse_args(argv)
+    if not args.dry_run and not args.device:
+        p.error("--device is required (or --dry-run): nothing is copied to a board "
+                "mpremote would have to guess")
+    return args
+
+
+def _ports():
+    return sorted(n for n in os.listdir(os.path.join(ROOT, "ports"))
+                  if os.path.exists(os.path.join(ROOT, "ports", n, "countly_port.py")))
+
+
 def main(argv):
-    port = arg(argv, "--port", "esp32")
-    device = arg(argv, "--device")
-    secrets = arg(argv, "--secrets")
+    args = parse(argv)
+    secrets = args.secrets
     if secrets is None and os.path.exists(os.path.join(ROOT, "secrets.json")):
         secrets = os.path.join(ROOT, "secrets.json")
-    if "--no-build" in argv or "--dry-run" in argv:
+    if args.no_build or args.dry_run:
         mpy = os.path.join(ROOT, "build", "mpy")
     else:
-        mpy = build_bundle(port)
-    env, cmd = commands(mpy, port, device, secrets, "--rtc" in argv)
-    if "--dry-run" in argv:
+        mpy = build_bundle(args.port)
+    env, cmd = commands(mpy, args.port, args.device, secrets, args.rtc)
+    if args.dry_run:
         print(" ".join(["%s=%s" % kv for kv in env.items()] + [shlex.quote(c) for c in cmd]))
         return 0
     return subprocess.call(cmd, env=dict(os.environ, **env))

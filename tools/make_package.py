@@ -1,19 +1,22 @@
-# make_package.py - writes package.json (mip) from the source tree, so a new core module can
-# never be left out of `mpremote mip install github:<owner>/<repo>`.
+# make_package.py - writes the mip packages from the source tree, so a new core module can never
+# be left out of an install. One package per port, each with its own countly_port:
+#   package.json        the ESP32 port and its Wi-Fi helper (what a board user installs)
+#   package-unix.json   the unix port (CPython or the unix micropython binary)
+# Both carry lib/countly_mp/*.py as countly_mp/*.py and the shared HTTP transports
+# (ports/common), with URLs relative to the package file, so mip resolves them against wherever
+# the file is served from (http://, github:, or a local path with mpremote).
 #
-#   python tools/make_package.py [--check]     (--check: exit 1 when package.json is stale)
+#   python tools/make_package.py [--check]     (--check: exit 1 when a package file is stale)
 #
-# Installs into the device's /lib (mip's default target): lib/countly_mp/*.py as
-# countly_mp/*.py, the shared HTTP transports (ports/common) and the ESP32 port with its Wi-Fi
-# helper. boot.py and main.py are the app's, not the library's: tools/deploy.py copies those.
+# boot.py and main.py are the app's, not the library's: tools/deploy.py copies those.
 
 import json
 import os
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_EXTRA = (("countly_port.py", "ports/esp32/countly_port.py"),
-          ("countly_wifi.py", "ports/esp32/countly_wifi.py"))
+# package file -> the port folder whose modules it installs next to the core
+PACKAGES = (("package.json", "esp32"), ("package-unix.json", "unix"))
 
 
 def version():
@@ -25,39 +28,47 @@ def version():
     return "0.0.0"
 
 
-def package():
+def package(port="esp32"):
     core = sorted(n for n in os.listdir(os.path.join(ROOT, "lib", "countly_mp"))
                   if n.endswith(".py"))
     urls = [["countly_mp/" + n, "lib/countly_mp/" + n] for n in core]
-    common = sorted(n for n in os.listdir(os.path.join(ROOT, "ports", "common"))
-                    if n.endswith(".py"))
-    urls += [[n, "ports/common/" + n] for n in common]     # the HTTP transports
-    urls += [[dst, src] for dst, src in _EXTRA]
-    # relative URLs: mip resolves them against package.json's own URL (github: or http://)
+    # the HTTP transports, then the port's modules (countly_port and its helpers)
+    for folder in ("common", port):
+        names = sorted(n for n in os.listdir(os.path.join(ROOT, "ports", folder))
+                       if n.endswith(".py"))
+        urls += [[n, "ports/%s/%s" % (folder, n)] for n in names]
+    # relative URLs: mip resolves them against the package file's own URL or path
     return {"urls": urls, "deps": [], "version": version()}
 
 
-def text():
-    return json.dumps(package(), indent=2) + "\n"
+def text(port="esp32"):
+    return json.dumps(package(port), indent=2) + "\n"
 
 
 def main(argv):
-    path = os.path.join(ROOT, "package.json")
-    want = text()
-    try:
-        with open(path) as f:
-            have = f.read()
-    except OSError:
-        have = None
+    stale = []
+    for name, port in PACKAGES:
+        path = os.path.join(ROOT, name)
+        want = text(port)
+        try:
+            with open(path) as f:
+                have = f.read()
+        except OSError:
+            have = None
+        if have == want:
+            continue
+        stale.append(name)
+        if "--check" not in argv:
+            with open(path, "w") as f:
+                f.write(want)
     if "--check" in argv:
-        if have != want:
-            print("package.json is stale: run python tools/make_package.py")
+        if stale:
+            print("%s stale: run python tools/make_package.py" % ", ".join(stale))
             return 1
         return 0
-    if have != want:
-        with open(path, "w") as f:
-            f.write(want)
-    print("package.json: %d files, version %s" % (len(package()["urls"]), version()))
+    for name, port in PACKAGES:
+        print("%s: %d files (%s port), version %s" % (name, len(package(port)["urls"]), port,
+                                                      version()))
     return 0
 
 

@@ -1,8 +1,9 @@
 # run_tests.py - the whole test suite: pytest on CPython, then every portable test on the real
 # unix MicroPython binary under a 128 KiB heap, each test function in its own process: every
 # test starts from a fresh heap, as a board does after power-on, and one test's heap use (the
-# feature modules it loaded, the fragments it left) cannot fail another. The receiver and the scripted HTTP peer run here, in
-# CPython, and reach the MicroPython tests through environment variables.
+# feature modules it loaded, the fragments it left) cannot fail another. The receiver and the
+# scripted HTTP peer run here, in CPython, and reach the MicroPython tests through environment
+# variables.
 #
 #   python tools/run_tests.py [--host-only | --mp-only] [--heap 128k] [module ...]
 

@@ -1,6 +1,8 @@
-# test_packaging.py - package.json against the real mip (unix micropython, loopback HTTP
-# server serving the repo), manifest.py against the source tree, and tools/deploy.py
-# --dry-run against the mpremote commands it must print.
+# test_packaging.py - the mip packages (package.json for ESP32, package-unix.json for the unix
+# port) against the real mip (unix micropython, loopback HTTP server serving the repo), an app
+# run from nothing but what mip installed, manifest.py against the source tree, and
+# tools/deploy.py: the mpremote commands --dry-run prints, --help and argument errors (no board
+# here: nothing may reach mpremote or the build).
 
 import filecmp
 import functools
@@ -43,23 +45,31 @@ def test_package_json_is_current():
     assert make_package.main(["--check"]) == 0, "run python tools/make_package.py"
 
 
-def test_package_json_lists_every_core_module():
-    urls = dict(make_package.package()["urls"])
+@pytest.mark.parametrize("name,port", make_package.PACKAGES)
+def test_package_lists_every_module_of_its_port(name, port):
+    urls = dict(make_package.package(port)["urls"])
     core = [n for n in os.listdir(os.path.join(ROOT, "lib", "countly_mp")) if n.endswith(".py")]
     for n in core:
         assert urls["countly_mp/" + n] == "lib/countly_mp/" + n
-    for dst in ("countly_http.py", "countly_port.py", "countly_wifi.py"):
-        assert dst in urls
-    assert urls["countly_port.py"] == "ports/esp32/countly_port.py"
+    for folder in ("common", port):
+        for n in os.listdir(os.path.join(ROOT, "ports", folder)):
+            if n.endswith(".py"):
+                assert urls[n] == "ports/%s/%s" % (folder, n)
+    assert urls["countly_port.py"] == "ports/%s/countly_port.py" % port
+    assert len(urls) == len(make_package.package(port)["urls"])  # no name twice
 
 
-def test_mip_installs_package_json(tmp_path, http_root):
-    target = tmp_path / "lib"
-    proc = subprocess.run([micropython(), "-m", "mip", "install", "--target", str(target),
-                           http_root + "/package.json"], capture_output=True, text=True,
-                          timeout=60)
+def _mip_install(target, url):
+    proc = subprocess.run([micropython(), "-m", "mip", "install", "--target", str(target), url],
+                          capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and "Done" in proc.stdout, proc.stdout + proc.stderr
-    want = {dst: src for dst, src in make_package.package()["urls"]}
+
+
+@pytest.mark.parametrize("name,port", make_package.PACKAGES)
+def test_mip_installs_each_package(tmp_path, http_root, name, port):
+    target = tmp_path / "lib"
+    _mip_install(target, http_root + "/" + name)
+    want = {dst: src for dst, src in make_package.package(port)["urls"]}
     got = set()
     for base, _dirs, files in os.walk(target):
         for f in files:
@@ -72,8 +82,7 @@ def test_mip_installs_package_json(tmp_path, http_root):
 def test_installed_tree_imports_on_micropython(tmp_path, http_root):
     # what mip put in /lib is a working SDK: import it and build the ESP32 platform
     target = tmp_path / "lib"
-    subprocess.run([micropython(), "-m", "mip", "install", "--target", str(target),
-                    http_root + "/package.json"], check=True, capture_output=True, timeout=60)
+    _mip_install(target, http_root + "/package.json")
     code = ("import sys; sys.path.insert(0, %r); sys.path.insert(0, %r)\n"
             "from countly_mp import Config, Countly\n"
             "import countly_port, countly_wifi, countly_http\n"
@@ -82,6 +91,39 @@ def test_installed_tree_imports_on_micropython(tmp_path, http_root):
             % (str(target), os.path.join(ROOT, "tests", "esp32", "fakes")))
     out = subprocess.run([micropython(), "-c", code], capture_output=True, text=True, timeout=30)
     assert out.stdout.split() == ["esp32", "MicroPython", "esp32-246f28a1b2c3"], out.stderr
+
+
+_TINY_APP = """
+import os
+from countly_mp import Config, Countly
+ly = Countly(Config(os.getenv("COUNTLY_URL"), "PKGAPP", device_id=os.getenv("DEVICE")))
+print(ly.platform.name, ly.events.record("installed", segmentation={"ok": 1}), ly.flush(),
+      ly.pending())
+"""
+
+
+def test_unix_package_runs_an_app_on_both_interpreters(tmp_path, http_root):
+    # package-unix.json holds everything an app needs on a computer: a tiny app runs from the
+    # installed folder alone (plus MicroPython's own frozen modules) and its data arrives
+    from countly_receiver import Receiver
+
+    target = tmp_path / "lib"
+    _mip_install(target, http_root + "/package-unix.json")
+    app = tmp_path / "app.py"
+    app.write_text(_TINY_APP)
+    with Receiver(apps={"PKGAPP": None}, db_path=":memory:") as r:  # on 127.0.0.1, a free port
+        for exe, var, path, dev in ((micropython(), "MICROPYPATH", ".frozen:" + str(target), "mp"),
+                                    (sys.executable, "PYTHONPATH", str(target), "cpython")):
+            env = dict(os.environ, COUNTLY_URL=r.url, DEVICE=dev,
+                       COUNTLY_STORAGE=str(tmp_path / ("storage-" + dev)))
+            env[var] = path
+            env.pop("PYTHONPATH" if var == "MICROPYPATH" else "MICROPYPATH", None)
+            out = subprocess.run([exe, str(app)], env=env, cwd=str(tmp_path),
+                                 capture_output=True, text=True, timeout=60)
+            assert out.returncode == 0, out.stdout + out.stderr
+            assert out.stdout.split() == ["unix", "True", "2", "0"], out.stdout + out.stderr
+            events = [e for e in r.rows("events", device_id=dev) if e["key"] == "installed"]
+            assert [e["segmentation"] for e in events] == [{"ok": 1}], events
 
 
 def _run_manifest(path):
@@ -110,11 +152,40 @@ def test_manifest_names_existing_sources(manifest, port):
     assert meta["version"] == make_package.version()
 
 
+def _deploy(*args):
+    return subprocess.run([sys.executable, os.path.join(ROOT, "tools", "deploy.py")]
+                          + list(args), capture_output=True, text=True, timeout=30)
+
+
 def _dry_run(*args):
-    out = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "deploy.py"), "--dry-run"]
-                         + list(args), capture_output=True, text=True, timeout=30)
+    out = _deploy("--dry-run", *args)
     assert out.returncode == 0, out.stderr
     return out.stdout
+
+
+@pytest.mark.parametrize("args,code,text", [
+    (["--help"], 0, "usage: tools/deploy.py"),
+    (["--device", "/dev/ttyUSB0", "--bogus"], 2, "unrecognized arguments: --bogus"),
+    ([], 2, "--device is required"),
+    (["--rtc", "--secrets", "s.json"], 2, "--device is required"),
+    (["--dry-run", "--port", "nosuchport"], 2, "invalid choice"),
+])
+def test_deploy_arguments_touch_nothing(monkeypatch, args, code, text, capsys):
+    # --help, an unknown flag and a missing --device end before any build or mpremote run
+    import deploy
+
+    def untouchable(*a, **k):
+        raise AssertionError("deploy.py went on to build or run mpremote")
+
+    monkeypatch.setattr(deploy, "build_bundle", untouchable)
+    monkeypatch.setattr(deploy.subprocess, "call", untouchable)
+    monkeypatch.setattr(deploy.subprocess, "check_call", untouchable)
+    with pytest.raises(SystemExit) as e:
+        deploy.main(args)
+    assert e.value.code == code
+    out = capsys.readouterr()
+    assert text in out.out + out.err
+    assert _deploy(*args).returncode == code  # the same from the command line
 
 
 def test_deploy_dry_run_commands():
@@ -158,3 +229,13 @@ def test_deploy_dry_run_without_options():
     assert os.path.basename(words[0]) == "mpremote"   # no TZ without --rtc, no connect
     assert "connect" not in words and "rtc" not in words and ":secrets.json" not in words
     assert words[-1] == "soft-reset"
+
+
+def test_deploy_dry_run_unix_port():
+    import shlex
+
+    words = shlex.split(_dry_run("--port", "unix", "--secrets", ""))
+    mpy = os.path.join(ROOT, "build", "mpy")
+    cps = [w for w in words if w.startswith(os.path.join(mpy, "ports"))]
+    assert cps == [os.path.join(mpy, "ports", "unix", n) for n in
+                   ("countly_blockfile.mpy", "countly_port.mpy")]
