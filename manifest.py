@@ -1,5 +1,5 @@
 # manifest.py - freeze countly_mp into MicroPython firmware (bytecode runs from flash, which
-# saves the RAM that .mpy files on the filesystem keep; embedded-notes.md §1).
+# saves the RAM that .mpy files on the filesystem keep).
 #
 #   make -C ports/esp32 BOARD=ESP32_GENERIC FROZEN_MANIFEST=/abs/path/to/manifest.py
 #

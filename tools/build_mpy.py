@@ -1,6 +1,6 @@
 # build_mpy.py - compiles the core, the HTTP client and the ports to .mpy with mpy-cross.
 # A board then imports bytecode and skips the compiler, whose peak heap is about 5x the
-# module's (embedded-notes.md). The output tree is what deploy.py copies to a device's /lib.
+# module's. The output tree is what deploy.py copies to a device's /lib.
 #
 # Built with -O3: no line-number tables (about 4% less heap held per module; the SDK reports
 # its own errors by module and function, not by line). --lines keeps them for debugging.

@@ -140,6 +140,9 @@ def main():
     print("lost: %s  duplicated: %s" % (missing or "none", dupes or "none"))
     print("receiver database kept at %s" % db)
     print("browse it: make receiver, then open http://127.0.0.1:8080/ (Ctrl-C stops it)")
+    if not accepted:
+        print("DEMO FAILED: the device accepted no reading (see its lines above)")
+        return 1
     if missing or dupes:
         print("DEMO FAILED")
         return 1

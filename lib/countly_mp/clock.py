@@ -27,7 +27,7 @@ class Clock:
 
     def now_ms(self):
         # A unique, strictly increasing timestamp: two records in the same millisecond would
-        # otherwise look like one duplicate request to the server's dedup (protocol.md 10).
+        # otherwise look like one duplicate request to the server's dedup.
         now = self._p.epoch_ms()
         if now is None:
             return None

@@ -7,6 +7,7 @@ _M = "Countly"
 def status(core):
     st = {"ready": core.ready, "init_error": core.init_error, "events_waiting": 0,
           "requests_waiting": 0, "paused_until_ms": None, "paused_for_ms": 0,
+          "paused_reason": None,
           "last_status": 0, "last_reason": None, "delivered": 0, "retried": 0,
           "dropped": 0, "trimmed": core.trimmed, "corrupt": 0, "poisoned": 0,
           "errors": core.log.errors, "warnings": core.log.warnings}

@@ -69,7 +69,7 @@ def encode_params(pairs, out=None):
 
 
 def with_checksum(payload, salt):
-    # protocol.md 3: sha256 over the exact string sent plus the salt, appended last so that the
+    # sha256 over the exact string sent plus the salt, appended last so that the
     # server's removal of "&checksum256=..." leaves exactly the string that was hashed.
     if not salt:
         return payload

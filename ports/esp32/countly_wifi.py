@@ -9,7 +9,7 @@
 import time
 
 _DEFAULT_TIMEOUT_MS = 10000
-# Raw ESP-IDF reasons that will not fix themselves by waiting (embedded-notes.md §2)
+# Raw ESP-IDF reasons that will not fix themselves by waiting
 _GIVE_UP = (201, 202, 203, 204)   # NO_AP_FOUND, AUTH_FAIL, ASSOC_FAIL, HANDSHAKE_TIMEOUT
 
 
