@@ -105,6 +105,21 @@ def call_cold(name, function, *args):
             drop_module(name)
 
 
+def compact(threshold):
+    # MicroPython: collect every `threshold` bytes allocated, or restore the threshold given
+    # (-1: only when the heap is full). While long-lived objects are made (init, a feature's
+    # code), frequent collections keep them packed low in the heap instead of scattered among
+    # garbage across the free space, so a large block can still be found afterwards.
+    # -> the threshold in force before. CPython: nothing (-1).
+    if not MICROPYTHON:
+        return -1
+    import gc
+
+    before = gc.threshold()
+    gc.threshold(threshold)
+    return before
+
+
 def collect():
     # Before a network exchange on MicroPython: the socket, TLS and response buffers then
     # come out of one defragmented heap. CPython needs no help (and a full collection there

@@ -3,7 +3,7 @@
 # records events never compiles the crash or remote-config modules. No public call raises, and
 # no attribute access either: a feature that cannot load answers every call with None.
 
-from .compat import collect, const, drop_module, dumps, exception_text
+from .compat import collect, compact, const, drop_module, dumps, exception_text
 from .config import Config
 from .log import ERROR, WARNING, Logger
 from .request import TooLarge, flag_value
@@ -13,6 +13,7 @@ from .sender import DROP, OK
 _M = "Countly"
 _CLOCK_GRACE_MS = const(60000)  # how long after init sending waits for a valid wall clock
 _ENOSPC = const(28)
+_INIT_GC = const(2048)  # bytes allocated between collections during init (compat.compact)
 _ROOM_TRIES = const(64)  # storage-full rounds of dropping the oldest before giving up
 # The modules only start-up uses (startup.py loads them), dropped when Countly() returns.
 _START_UP = ("startup", "device_id", "fsopen", "sessionops", "serverconfig", "initlog")
@@ -82,6 +83,7 @@ class Countly:
         from .sendbuf import shared
 
         shared()
+        was = compact(_INIT_GC)
         try:
             if platform is None:
                 import countly_port
@@ -106,6 +108,7 @@ class Countly:
         startup = None
         for name in _START_UP:
             drop_module(name)
+        compact(was)
         collect()
 
     def __getattr__(self, name):
@@ -125,7 +128,11 @@ class Countly:
             mod = name
             if "." in cls:
                 mod, cls = cls.split(".")
-            feature = _load(mod, cls)(self)
+            was = compact(_INIT_GC)  # the feature's code stays: packed low, as at init
+            try:
+                feature = _load(mod, cls)(self)
+            finally:
+                compact(was)
         except AttributeError:
             raise  # a name that is no feature: the app's typo stays a normal AttributeError
         except Exception as e:  # ImportError (not installed), MemoryError, a broken module

@@ -6,7 +6,7 @@
 # Order is kept: only the oldest request is ever sent. A send is split in prepare() and
 # finish() so the blocking tick() and the asyncio atick() share every rule.
 
-from .compat import const
+from .compat import call_cold, const
 from .log import ERROR
 from .request import flag_value, retime_event, time_params
 from .sendbuf import shared
@@ -170,9 +170,7 @@ class Sender:
                 buf.owner = None
                 if not seq:
                     raise  # the queue itself failed: the caller's guard reports it
-                from .policy import poison
-
-                poison(self, seq, through, e)
+                call_cold("policy", "poison", self, seq, through, e)
                 continue
             return (seq, through) + job
         return None
@@ -213,7 +211,7 @@ class Sender:
 
     def finish(self, job, status, retry_after, answer, error=None):
         # Applies the answer (or the network error) to the request of `job`. Anything but the
-        # usual Success is handled in policy.py, loaded then.
+        # usual Success is handled in policy.py, loaded for it and dropped after.
         seq, through = job[0], job[1]
         self._buf.owner = None  # the request has been sent (or failed): the buffer is free
         if error is None and 200 <= status < 300 and answer == _SUCCESS:
@@ -223,9 +221,8 @@ class Sender:
             self.paused_reason = None
             self._ack(seq, through)
             return OK
-        from .policy import apply
-
-        return apply(self, seq, through, status, retry_after, answer, error)
+        return call_cold("policy", "apply", self, seq, through, status, retry_after, answer,
+                         error)
 
     def step(self, explicit=False):
         # At most one exchange. -> OK/RETRY/PAUSE/DROP, or None when nothing was tried.
