@@ -1,4 +1,4 @@
-# qb_fs.py - queue backend for the contract tests (qbackends.py): FsQueue on LittleFS on a
+# qb_fs.py - queue backend for the contract tests (qcontract.py): FsQueue on LittleFS on a
 # RAM flash (littlefs-python on CPython, VfsLfs2 on MicroPython with the image in a host file,
 # off the 128 KiB heap). 64 blocks of 4 KiB: 256 KiB, segments of 8 KiB.
 

@@ -1,8 +1,18 @@
-# test_queue_contract.py - the queue contract of docs/internals.md, clause by clause, against
-# every backend of tests/support/qbackends.py (FsQueue on LittleFS, RingQueue when present).
-# Plain test_* functions: pytest on CPython, tests/mp_runner.py on MicroPython.
-
-from qbackends import available
+# qcontract.py - the queue contract of docs/internals.md, clause by clause, for one backend.
+# tests/portable/test_queue_contract_fs.py and test_queue_contract_ring.py run every clause
+# against theirs: one backend per MicroPython process, whose 128 KiB heap then holds one queue
+# implementation only.
+#
+# A backend is a module in tests/support (qb_fs.py, qb_ring.py) with:
+#   make(capacity, max_item) -> (queue, reopen)
+#       a queue on fresh, empty storage of its own; reopen() simulates a reboot (power off,
+#       power on: the old object is abandoned, never closed) and returns a new queue object
+#       on the same storage with the same capacity and max_item.
+#   OWNS_STORAGE: True when the queue's storage is its own (a ring on a raw partition): it
+#       drops its own oldest items when full and never raises ENOSPC. False when it shares a
+#       filesystem and raises OSError(ENOSPC) for the caller to make room.
+#   fill(queue) -> int (optional): appends until storage is full and returns how many items
+#       went in. For OWNS_STORAGE backends it appends until the oldest items start to go.
 
 MAX = 5184  # what the core asks for: one request of the budget and its flag line
 
@@ -13,18 +23,18 @@ def _item(i, n):
     return (head + bytes([65 + i % 26]) * max(0, n - len(head)))[:n] if n else b""
 
 
-def _each(capacity=100, max_item=MAX):
-    for name, mod in available():
-        q, reopen = mod.make(capacity, max_item)
-        yield name, mod, q, reopen
+def _each(backend, capacity=100, max_item=MAX):
+    mod = __import__(backend)
+    q, reopen = mod.make(capacity, max_item)
+    yield backend, mod, q, reopen
 
 
 def _seqs(q, **kw):
     return [s for s, _ in q.items(**kw)]
 
 
-def test_empty_queue():
-    for name, _mod, q, _reopen in _each():
+def empty_queue(backend):
+    for name, _mod, q, _reopen in _each(backend):
         assert len(q) == 0 and q.dropped == 0 and q.corrupt == 0, name
         assert q.peek() is None and q.peek_last() is None, name
         assert list(q.items()) == [] and q.drop_oldest() == 0, name
@@ -32,9 +42,9 @@ def test_empty_queue():
         assert len(q) == 0 and q.max_item >= MAX, name
 
 
-def test_append_is_durable_fifo_with_increasing_seqs():
+def append_is_durable_fifo_with_increasing_seqs(backend):
     sizes = (0, 1, 100, 113, 1000, 4096, MAX)
-    for name, _mod, q, reopen in _each():
+    for name, _mod, q, reopen in _each(backend):
         seqs = [q.append(_item(i, n)) for i, n in enumerate(sizes)]
         assert all(seqs[i] < seqs[i + 1] for i in range(len(seqs) - 1)), (name, seqs)
         assert seqs[0] > 0 and len(q) == len(sizes), name
@@ -49,8 +59,8 @@ def test_append_is_durable_fifo_with_increasing_seqs():
         assert q.append(b"next") > seqs[-1], name
 
 
-def test_too_large_item_is_refused_and_nothing_written():
-    for name, _mod, q, reopen in _each(max_item=2000):
+def too_large_item_is_refused_and_nothing_written(backend):
+    for name, _mod, q, reopen in _each(backend, max_item=2000):
         assert q.max_item >= 2000, name
         s1 = q.append(b"a")
         try:
@@ -65,8 +75,8 @@ def test_too_large_item_is_refused_and_nothing_written():
         assert _seqs(q) == [s1, s2], name
 
 
-def test_items_after_and_limit():
-    for name, _mod, q, _reopen in _each():
+def items_after_and_limit(backend):
+    for name, _mod, q, _reopen in _each(backend):
         seqs = [q.append(_item(i, 50 + i)) for i in range(12)]
         assert _seqs(q, limit=3) == seqs[:3], name
         assert _seqs(q, after=seqs[4]) == seqs[5:], name
@@ -79,8 +89,8 @@ def test_items_after_and_limit():
         assert dict(q.items())[seqs[8]] == _item(8, 58), name
 
 
-def test_ack_consumes_durably_and_seqs_are_never_reused():
-    for name, _mod, q, reopen in _each():
+def ack_consumes_durably_and_seqs_are_never_reused(backend):
+    for name, _mod, q, reopen in _each(backend):
         seqs = [q.append(_item(i, 300)) for i in range(20)]
         q.ack(seqs[6])
         assert len(q) == 13 and q.peek()[0] == seqs[7], name
@@ -99,8 +109,8 @@ def test_ack_consumes_durably_and_seqs_are_never_reused():
         assert q.dropped == 0 and q.corrupt == 0, name
 
 
-def test_capacity_drops_the_oldest_counted_and_is_settable_at_run_time():
-    for name, _mod, q, _reopen in _each(capacity=5):
+def capacity_drops_the_oldest_counted_and_is_settable_at_run_time(backend):
+    for name, _mod, q, _reopen in _each(backend, capacity=5):
         seqs = [q.append(_item(i, 200)) for i in range(8)]
         assert len(q) == 5 and q.dropped == 3 and _seqs(q) == seqs[3:], name
         q.capacity = 3  # from the next append on
@@ -113,8 +123,8 @@ def test_capacity_drops_the_oldest_counted_and_is_settable_at_run_time():
         assert _seqs(q) == seqs[6:] + [s] + more, name
 
 
-def test_drop_oldest_frees_a_unit_counted_and_durable():
-    for name, _mod, q, reopen in _each(capacity=1000):
+def drop_oldest_frees_a_unit_counted_and_durable(backend):
+    for name, _mod, q, reopen in _each(backend, capacity=1000):
         seqs = [q.append(_item(i, 700)) for i in range(60)]
         n = q.drop_oldest()
         assert n >= 1 and q.dropped == n and len(q) == 60 - n, (name, n)
@@ -130,10 +140,10 @@ def test_drop_oldest_frees_a_unit_counted_and_durable():
         assert q.append(b"z") > seqs[-1], name
 
 
-def test_storage_full():
+def storage_full(backend):
     # Full shared storage: OSError(ENOSPC) with the queue unchanged, room made by the caller.
     # Storage of its own: the oldest go, counted, and append never raises.
-    for name, mod, q, reopen in _each(capacity=100000):
+    for name, mod, q, reopen in _each(backend, capacity=100000):
         fill = getattr(mod, "fill", None)
         if fill is None:
             print("queue contract: %s has no fill(), storage-full clause not run" % name)
