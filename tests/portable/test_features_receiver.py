@@ -6,8 +6,6 @@
 from fakes import T0
 from featkit import real
 
-from countly_mp.consent import Consent
-from countly_mp.segment import Analytics
 
 
 def test_apm_receiver_apm_rows():
@@ -39,6 +37,8 @@ def test_attribution_receiver_attribution():
 
 def test_consent_receiver_consent_table():
     import recv
+
+    from countly_mp.consent import Consent  # here, not at the top: the test heap is 128 KiB
 
     ly, p = real(manual_sessions=True, require_consent=True, consents=[Consent.EVENTS])
     ly.consent.give(Consent.CRASHES)
@@ -95,6 +95,8 @@ def test_segment_receiver_track():
     import recv
 
     ly, p = real(manual_sessions=True)
+    from countly_mp.segment import Analytics
+
     Analytics(ly).track("Order Completed", {"revenue": 5, "sku": "B2"})
     assert Analytics(ly).flush() == 1
     rows = recv.rows("events", device_id=ly.device_id.get())

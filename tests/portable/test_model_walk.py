@@ -10,7 +10,7 @@ from model import Model
 from xorshift import XorShift
 
 STEPS = 50
-WALKS = 6  # per test function; several functions keep each MicroPython process short
+WALKS = 2  # per test function: many short processes, each starting from a fresh heap
 
 
 def _walks(first_seed, rules):
@@ -41,13 +41,37 @@ def test_walks_events_3():
     _walks(201, Model.EVENTS)
 
 
+def test_walks_events_4():
+    _walks(301, Model.EVENTS)
+
+
+def test_walks_events_5():
+    _walks(401, Model.EVENTS)
+
+
+def test_walks_events_6():
+    _walks(501, Model.EVENTS)
+
+
 def test_walks_profile_1():
-    _walks(301, Model.PROFILE)
+    _walks(601, Model.PROFILE)
 
 
 def test_walks_profile_2():
-    _walks(401, Model.PROFILE)
+    _walks(701, Model.PROFILE)
 
 
 def test_walks_profile_3():
-    _walks(501, Model.PROFILE)
+    _walks(801, Model.PROFILE)
+
+
+def test_walks_profile_4():
+    _walks(901, Model.PROFILE)
+
+
+def test_walks_profile_5():
+    _walks(1001, Model.PROFILE)
+
+
+def test_walks_profile_6():
+    _walks(1101, Model.PROFILE)
