@@ -34,9 +34,8 @@ async def _exchange(core, job):
 
 async def atick(core):
     # tick() with the exchange awaited. -> True delivered, False failed, None nothing sent.
-    if not core.ready or core._stopped:
-        return None
-    core.timers()
+    if not core.ready or core._stopped or core.timers():
+        return None  # (the port used the network: NTP, this tick's one exchange)
     try:
         job = core.sender.prepare()
     except Exception as e:

@@ -6,20 +6,29 @@
 # a timestamp. Once the clock is valid in the same boot, the first valid reading anchors ticks
 # to epoch time and every marker of this boot converts through that one anchor, so a retry of
 # the same record always gets the same timestamp (byte-identical, as the server's dedup needs).
+# The anchor of a boot that made markers is kept on flash (settle(), from tick()), so records
+# of that boot that are still queued when the board resets or wakes from deep sleep are dated
+# by a later boot too. The newest _KEEP anchors are kept.
 
 from .compat import urandom
 
 _MS_PER_DAY = 86400000
 _MS_PER_HOUR = 3600000
+_KEEP = 16  # boots whose anchor stays on flash
+_FILE = "anchors"
 
 
 class Clock:
-    def __init__(self, platform):
+    def __init__(self, platform, store=None):
         self._p = platform
+        self._store = store
         self._last = 0
         self._anchor = None  # (epoch ms, ticks) of the first valid reading in this boot
+        self._marked = False  # a marker was handed out in this boot
+        self._kept = False  # this boot's anchor is on flash
+        self._others = None  # [(boot, epoch ms, ticks)] of earlier boots, oldest first
         # Distinguishes this boot's tick markers from those of an earlier boot, whose ticks
-        # count from another origin and can never be converted.
+        # count from another origin and are converted through that boot's stored anchor.
         self.boot = "".join("%02x" % b for b in urandom(4))
 
     def valid(self):
@@ -40,23 +49,58 @@ class Clock:
 
     def marker(self):
         # Stands in for a timestamp while the clock is not valid.
+        self._marked = True
         return "U%s:%d" % (self.boot, self._p.ticks_ms())
 
     def epoch_of_marker(self, marker):
-        # The epoch ms of a marker, or None when it belongs to another boot or no valid time
-        # has been seen in this boot yet.
+        # The epoch ms of a marker, or None when its boot never had a valid clock (or its
+        # anchor is no longer kept): the server then dates the record at arrival.
         if not marker.startswith("U"):
             return None
         i = marker.find(":")
-        if i < 0 or marker[1:i] != self.boot:
+        if i < 0:
             return None
-        if self._anchor is None and self.now_ms() is None:
-            return None
+        boot = marker[1:i]
+        if boot == self.boot:
+            if self._anchor is None and self.now_ms() is None:
+                return None
+            anchor = self._anchor
+        else:
+            anchor = None
+            for kept in self._stored():
+                if kept[0] == boot:
+                    anchor = kept[1:]
+            if anchor is None:
+                return None
         try:
             ticks = int(marker[i + 1 :])
         except ValueError:
             return None
-        return self._anchor[0] + self._p.ticks_diff(ticks, self._anchor[1])
+        return anchor[0] + self._p.ticks_diff(ticks, anchor[1])
+
+    def settle(self):
+        # From tick(): once the clock is valid in a boot that handed out markers, its anchor
+        # goes to flash (one write per such boot). Raises on a storage error: tried again by
+        # the next tick.
+        if self._kept or not self._marked or self._store is None:
+            return
+        if self._anchor is None and self.now_ms() is None:
+            return
+        lines = ["%s %d %d" % kept for kept in self._stored()[-(_KEEP - 1):]]
+        lines.append("%s %d %d" % (self.boot, self._anchor[0], self._anchor[1]))
+        self._store.write_checked(_FILE, "\n".join(lines).encode())
+        self._kept = True
+
+    def _stored(self):
+        if self._others is None:
+            others = []
+            raw = self._store.read_checked(_FILE) if self._store is not None else None
+            for line in (raw or b"").decode().split("\n"):
+                parts = line.split()
+                if len(parts) == 3:
+                    others.append((parts[0], int(parts[1]), int(parts[2])))
+            self._others = others
+        return self._others
 
     def ticks(self):
         return self._p.ticks_ms()

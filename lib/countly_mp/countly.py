@@ -149,9 +149,8 @@ class Countly:
         # than one bounded HTTP exchange. Each step is guarded on its own, so a failure in one
         # never stops the others, least of all sending what is queued.
         # -> True: a request was delivered; False: an exchange failed; None: nothing sent.
-        if not self.ready or self._stopped:
+        if not self.ready or self._stopped or self.timers():
             return None
-        self.timers()
         try:
             outcome = self.sender.step()
             if outcome is None and self.jobs:
@@ -171,11 +170,18 @@ class Countly:
         return None if outcome is None else outcome == OK
 
     def timers(self):
-        # The port's housekeeping (NTP on an ESP32), the session update, the event batch's
-        # age: each guarded on its own.
+        # The port's housekeeping first (NTP on an ESP32). -> True when it used the network:
+        # that was this tick's one bounded exchange, so no request goes out in the same tick.
+        # Then the clock's anchor, the session update, the event batch's age: each guarded on
+        # its own.
+        used = False
         service = getattr(self.platform, "service", None)
         if service is not None:
-            self.safely("service", service)
+            try:
+                used = service() is True
+            except Exception as e:
+                self.internal_error(_M, "tick service", e)
+        self.safely("clock", self.clock.settle)
         try:
             if self.sessions.due():
                 self.sessions.update_now()
@@ -186,6 +192,7 @@ class Countly:
                 self.batcher.close()
         except Exception as e:
             self.internal_error(_M, "events", e)
+        return used
 
     def _via(self, module, name, *args):
         # A cold entry point (_COLD) called: its module's function, or when the module
@@ -276,11 +283,31 @@ class Countly:
         return self._consents.get(feature, False)
 
     def can_send(self):
-        # Requests recorded in temporary ID mode wait for a real ID; just after boot, requests
-        # wait a little for the clock so that they can be sent with their true time.
-        if self.device_id_type == "TEMPORARY_ID" or not self.networking:  # DeviceIdType's
+        # Requests recorded in temporary ID mode wait for a real ID; all wait for the clock.
+        if self.device_id_type == "TEMPORARY_ID" or not self.networking:
             return False
-        return self.clock.valid() or self.clock.since(self._init_ticks) >= _CLOCK_GRACE_MS
+        return self.clock_ready()
+
+    def clock_ready(self):
+        # Until the wall clock is valid, exchanges wait, so that what was recorded goes out
+        # with its true time: for the grace after init, and beyond it while the port says a
+        # sync is under way (online, NTP being retried; the port bounds how long). Then they
+        # go undated (the server dates them). With ca_data on https they wait for the clock
+        # whatever it takes: checking the server's certificate needs the date.
+        clock = self.clock
+        if clock.valid():
+            return True
+        late = clock.since(self._init_ticks) >= _CLOCK_GRACE_MS
+        if self.config.ca_data is not None and self.server_url.startswith("https"):
+            if late:
+                self.log.notice("tls-clock", WARNING, _M, "send", "no valid clock yet: "
+                                "nothing is sent until NTP syncs (the certificate check "
+                                "needs the date)")
+            return False
+        pending = getattr(self.platform, "sync_pending", None)
+        if pending is not None and pending():
+            return False
+        return late
 
     def metrics_json(self):
         m = self.platform.metrics()

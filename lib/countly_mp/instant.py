@@ -19,6 +19,9 @@ def request(core, path, params, max_body=4096, post=False):
         raise OSError(_EAGAIN, "offline")
     if core.device_id_type == "TEMPORARY_ID":
         raise OSError(_EAGAIN, "temporary device ID: no request until a real ID is set")
+    if (core.config.ca_data is not None and core.server_url.startswith("https")
+            and not core.clock.valid()):
+        raise OSError(_EAGAIN, "no valid clock yet: the certificate check needs the date")
     if sender._buf is not None and sender._buf.owner is not None:
         raise OSError(_EAGAIN, "a request is in flight")
     rec = core.builder.record(params)

@@ -16,7 +16,6 @@ from .sender import OK, RETRY
 
 _M = "Countly"
 _TRIES = const(3)
-_CLOCK_GRACE_MS = const(60000)  # as countly.py: how long sending waits for a valid clock
 _SC_CAP = const(4096)  # bytes of a server configuration answer; a larger one is refused
 TIMED = "sc@"
 
@@ -31,7 +30,7 @@ def step(core):
     if (not core.platform.is_online() or core.device_id_type == "TEMPORARY_ID"
             or core.sender.wait_left_ms()):
         return None
-    if not core.clock.valid() and core.clock.since(core._init_ticks) < _CLOCK_GRACE_MS:
+    if not core.clock_ready():
         return None  # the queue waits for the clock, so do the jobs
     # State lives on the Countly object (this module is dropped between jobs); MicroPython
     # lets __dict__ be read, not written: attributes are set with setattr.

@@ -49,20 +49,32 @@ def begin_now(sessions):
 
 def resume(sessions):
     # At init: continue the saved session when the port says the board woke from deep
-    # sleep. The time asleep counts toward the next session_duration.
+    # sleep. The time since the last report (asleep or not) counts toward the next
+    # session_duration: measured on the port's sleep clock when it has one (valid whether or
+    # not the wall clock was ever set), else on the wall clock when both readings are valid.
     core = sessions._core
-    woke = getattr(core.platform, "woke_from_sleep", None)
+    p = core.platform
+    woke = getattr(p, "woke_from_sleep", None)
     if woke is None or not woke() or not core.consent_has("sessions"):
         return False
     mem = sessions._memory()
-    raw = mem.read() if mem is not None else core.store.read("session")
+    raw = mem.read() if mem is not None else None
+    if not raw:
+        raw = core.store.read("session")
     parts = raw.decode().split() if raw else ()
-    if len(parts) != 2 or parts[0] != "1":
+    if len(parts) == 2:
+        parts = [parts[0], "-", parts[1]]  # saved before the sleep clock existed
+    if len(parts) != 3 or parts[0] != "1":
         return False
-    now = core.platform.epoch_ms()
-    sessions._carry_ms = 0
-    if now is not None and parts[1] != "-":
-        sessions._carry_ms = max(0, now - int(parts[1]))
+    hook = getattr(p, "sleep_ms", None)
+    slept = hook() if hook is not None else None
+    now = p.epoch_ms()
+    carry = 0
+    if slept is not None and parts[1] != "-" and slept >= int(parts[1]):
+        carry = slept - int(parts[1])
+    elif now is not None and parts[2] != "-":
+        carry = max(0, now - int(parts[2]))
+    sessions._carry_ms = carry
     sessions.active = True
     sessions._since = core.clock.ticks()
     core.log.i(_M, "resume", "session continued after deep sleep")

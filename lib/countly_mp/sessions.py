@@ -1,9 +1,9 @@
 # sessions.py - begin, update and end of a session, automatic or manual.
 # Durations come from monotonic ticks, so a clock sync in the middle of a session cannot make
 # them jump; the sub-second remainder is carried to the next report instead of being lost.
-# The session's state (running or not, wall time of the last report) is saved at every report,
-# in the port's RTC memory when it has one, so a board waking from deep sleep continues its
-# session instead of opening a new one on every wake.
+# The session's state (running or not, when the last report was made) is saved at every
+# report, in the port's RTC memory when it has one, so a board waking from deep sleep continues
+# its session instead of opening a new one on every wake, and counts the time asleep.
 
 from .compat import call_cold
 
@@ -81,11 +81,19 @@ class Sessions:
         return hook() if hook is not None else None
 
     def _save(self):
+        # "active sleep_ms wall_ms" ("-" for a clock the port does not have or that is not
+        # valid). sleep_ms is the port's clock that keeps counting through deep sleep and is
+        # never stepped by NTP, so the time asleep counts even when the wall clock was never
+        # set. Kept in the port's RTC memory slot when it has one; on flash when it has none
+        # or the slot asks for a flash copy too (see ports/esp32: RTC memory shared with the
+        # app).
         core = self._core
-        now = core.platform.epoch_ms()
-        data = ("%d %s" % (1 if self.active else 0, "-" if now is None else now)).encode()
+        p = core.platform
+        hook = getattr(p, "sleep_ms", None)
+        slept = hook() if hook is not None else None
+        now = p.epoch_ms()
+        data = ("%d %s %s" % (1 if self.active else 0, "-" if slept is None else slept,
+                              "-" if now is None else now)).encode()
         mem = self._memory()
-        if mem is not None:
-            mem.write(data)
-        else:
+        if mem is None or not mem.write(data):
             core.store.write("session", data)

@@ -23,11 +23,11 @@ def start(core, platform):
     core.jobs = []  # one-shot exchanges tick() makes when the queue is idle (jobs.py)
     core.platform = platform
     core.log.sink = getattr(platform, "log_sink", None)
-    core.clock = Clock(platform)
     core.server_url = cfg.url
     core.sdk_name = ("micropython" if MICROPYTHON else "python") + "-native-" + platform.name
     fs = getattr(platform, "fs", None)
     core.store = Store(cfg.storage_path or platform.storage_root(), cfg.app_key, fs)
+    core.clock = Clock(platform, core.store)
     size = REQUEST_MAX + FLAGS_MAX
     core.request_queue = _queue(core, "rq", cfg.request_queue_size, size, fs)
     core.event_queue = _queue(core, "eq", cfg.request_queue_size * cfg.event_queue_threshold,
