@@ -5,7 +5,7 @@
 
 import json
 
-from fakes import lines_of
+from featkit import lines_of
 from featkit import make
 
 from countly_mp.results import RequestResult
@@ -110,7 +110,7 @@ def test_consent_gates_ab_and_its_removal_clears_the_variants():
 
 
 def test_the_documented_example_runs():
-    from fakes import run_example
+    from docex import run_example
 
     ly, p, t = make(manual_sessions=True)
     t.fixtures["ab_fetch_variants"] = {"button_color": [{"name": "Control group", "value": 1},

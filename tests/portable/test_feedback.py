@@ -5,7 +5,7 @@
 
 import json
 
-from fakes import lines_of
+from featkit import lines_of
 from featkit import events, make, sent
 
 from countly_mp.results import FeedbackWidget

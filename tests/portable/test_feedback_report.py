@@ -65,7 +65,7 @@ def test_record_rating_needs_star_rating_consent():
 
 
 def test_the_documented_example_runs():
-    from fakes import run_example
+    from docex import run_example
 
     ly, p, t = make(manual_sessions=True)
     t.fixtures["feedback"] = {"result": [{"_id": "n1", "type": "nps", "name": "NPS"},

@@ -6,7 +6,7 @@
 
 import json
 
-from fakes import idle
+from featkit import idle
 from featkit import make
 
 from countly_mp.config import Config

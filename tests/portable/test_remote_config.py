@@ -4,7 +4,7 @@
 
 import json
 
-from fakes import lines_of, ok
+from featkit import lines_of, ok
 from featkit import make
 
 from countly_mp.compat import sha256_hex
@@ -174,7 +174,7 @@ def test_public_calls_log_at_info_and_never_raise():
 
 
 def test_the_documented_example_runs():
-    from fakes import run_example
+    from docex import run_example
 
     ly, p, t = make(manual_sessions=True)
     t.side_answers = [ok({"send_interval_s": 30, "welcome_text": "hi"}),

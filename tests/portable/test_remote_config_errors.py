@@ -4,7 +4,7 @@
 # Runs under pytest and under `micropython -X heapsize=128k`.
 
 
-from fakes import lines_of, ok
+from featkit import lines_of, ok
 from featkit import make
 
 from countly_mp.results import RCData, RequestResult

@@ -4,7 +4,7 @@
 # invalid values, a damaged stored copy, server_config=False.
 # Runs under pytest and under `micropython -X heapsize=128k`.
 
-from fakes import idle
+from featkit import idle
 from featkit import make
 
 
@@ -119,7 +119,7 @@ def test_server_config_off_fetches_and_applies_nothing():
 
 
 def test_the_documented_examples_run():
-    from fakes import run_example
+    from docex import run_example
 
     scope = run_example("Server configuration")
     assert scope["config"].server_config is True and scope["fixed"].server_config is False

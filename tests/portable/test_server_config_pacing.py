@@ -3,7 +3,7 @@
 # older than dort hours, and fetching the configuration again every scui hours.
 # Runs under pytest and under `micropython -X heapsize=128k`.
 
-from fakes import idle
+from featkit import idle
 from featkit import make
 
 

@@ -67,3 +67,30 @@ def real(**opts):
     opts.setdefault("device_id", uid("dev"))
     ly = Countly(Config(recv.url(), "APPKEY", **opts), platform=p)
     return ly, p
+
+
+# ---- helpers shared by the feature tests (a test module importing another would load all of
+# its tests into the 128 KiB heap) ----
+
+def idle(ly, t=None, n=8):
+    # Ticks until the SDK's own jobs are done (a periodic one may stay). -> the methods of
+    # the side requests made so far (t given).
+    for _ in range(n):
+        ly.tick()
+        if not ly.jobs or ly.jobs == ["sc@"]:
+            break
+    return t.side_methods() if t is not None else None
+
+
+def ok(values):
+    # A 200 answer with this JSON body.
+    import json
+
+    return 200, None, json.dumps(values).encode()
+
+
+def lines_of(opts):
+    # Adds a log listener to the Config options; -> the list it fills.
+    lines = []
+    opts["log_listener"] = lambda m, lv: lines.append(m)
+    return lines
