@@ -20,6 +20,9 @@ VERBOSE = const(5)
 # Level names as the guide shows them, indexed by level.
 _NAMES = ("", "Error", "Warning", "Info", "Debug", "Verbose")
 _MAX_CAUSES = const(64)  # causes remembered for notice(); beyond it every notice prints
+# Printed when a notice's own line cannot be built for want of memory: a constant, so saying
+# it needs no allocation. Once; the notice itself is tried again the next time it comes.
+_NO_MEMORY_LINE = "[Error] [Countly] out of memory: a notice could not be printed (status())"
 
 
 class Logger:
@@ -30,12 +33,15 @@ class Logger:
         self.errors = 0  # counted even when silent: health checks report them
         self.warnings = 0
         self._seen = []  # causes already announced by notice()
+        self._no_memory_said = False
 
     def _emit(self, level, line):
         if self.sink is not None:
             try:
                 self.sink(level, line)
                 return
+            except MemoryError:
+                raise
             except Exception:
                 self.sink = None  # a broken sink falls back to print, never takes the app down
         print("[%s] %s" % (_NAMES[level], line))
@@ -43,6 +49,7 @@ class Logger:
     def log(self, level, module, function, message=None, args=(), loud=False):
         # Never raises: a log line that cannot be built (out of memory) is not worth failing
         # the call that wanted to say it. message % args is only built for someone to see.
+        # -> False when a loud line could not be printed for want of memory.
         if level == ERROR:
             self.errors += 1
         elif level == WARNING:
@@ -63,19 +70,31 @@ class Logger:
                     self.listener(line, level)
                 except Exception:  # a faulty listener must not take the SDK (or the app) down
                     self.listener = None
+        except MemoryError:
+            if loud:
+                if not self._no_memory_said:
+                    self._no_memory_said = True
+                    try:
+                        print(_NO_MEMORY_LINE)
+                    except Exception:
+                        self._no_memory_said = False
+                return False
         except Exception:
             pass
+        return True
 
     def notice(self, cause, level, module, function, message, *args):
         # For what stops delivery or loses data: printed even with logging off, once per cause.
+        # A cause counts as said only once its line is out: one lost for want of memory is
+        # printed the next time the cause comes.
         seen = self._seen
         loud = cause not in seen
-        if loud and len(seen) < _MAX_CAUSES:
+        if self.log(level, module, function, message, args, loud) and loud \
+                and len(seen) < _MAX_CAUSES:
             try:
                 seen.append(cause)
             except MemoryError:
                 pass
-        self.log(level, module, function, message, args, loud)
 
     def e(self, module, function, message=None, *args):
         self.log(ERROR, module, function, message, args)

@@ -54,7 +54,7 @@ class AsyncHTTPClient(wire.Client):
             req = wire.build_request(self._buf, method, self._base, self._mid, path, body,
                                      content_type)
             if not _MP:
-                req = bytes(req)   # CPython's stream may hold on to what it was given
+                req = (b"".join(bytes(p) for p in req),)   # the stream may keep what it gets
             cap = self.max_body if max_body is None else int(max_body)
             if not self._open():
                 await self._connect(self.timeout_ms)
@@ -160,6 +160,7 @@ class AsyncHTTPClient(wire.Client):
                     s.connect(addr[-1])    # the failed connect: raises its error
                     raise OSError(errno.ECONNREFUSED, "connect failed")
             self.connections += 1
+            wire.no_delay(s)
             if ctx is not None:
                 p.unregister(s)
                 s = ctx.wrap_socket(s, server_hostname=self.host, do_handshake_on_connect=False)
@@ -246,20 +247,22 @@ class AsyncHTTPClient(wire.Client):
         self._data = None
         return resp.status, resp.retry_after, resp.body()
 
-    async def _send(self, mv):
+    async def _send(self, parts):
         if not _MP:
-            self._writer.write(mv)
+            for mv in parts:
+                self._writer.write(mv)
             await self._writer.drain()
             return
         s = self._sock
-        off = 0
-        n = len(mv)
-        while off < n:
-            w = s.write(mv[off:])
-            if w:
-                off += w
-            else:
-                await _writable(s)
+        for mv in parts:
+            off = 0
+            n = len(mv)
+            while off < n:
+                w = s.write(mv[off:])
+                if w:
+                    off += w
+                else:
+                    await _writable(s)
 
     async def _recv(self):
         if not _MP:

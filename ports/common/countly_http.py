@@ -135,6 +135,7 @@ class HTTPClient(wire.Client):
             sock.settimeout(budget_ms / 1000)
             sock.connect(addr[-1])
             self.connections += 1
+            wire.no_delay(sock)
             if self.scheme == "https":
                 if self._ctx is None:
                     import countly_tls
@@ -216,27 +217,29 @@ class HTTPClient(wire.Client):
         self.exchanges += 1
         return resp.status, resp.retry_after, resp.body()
 
-    def _send(self, mv, deadline):
+    def _send(self, parts, deadline):
         s = self._sock
         if not _MP:
             s.settimeout(_timeout_s(deadline))
             if self._handshake:
                 s.do_handshake()
                 self._handshake = False
-            s.sendall(mv)
+            for mv in parts:
+                s.sendall(mv)
             return
         import select
-        off = 0
-        n = len(mv)
         p = self._poll
-        while off < n:
-            w = s.write(mv[off:])
-            if w:
-                off += w
-                continue
-            p.modify(s, select.POLLOUT)
-            self._wait(deadline)
-            p.modify(s, select.POLLIN)
+        for mv in parts:
+            off = 0
+            n = len(mv)
+            while off < n:
+                w = s.write(mv[off:])
+                if w:
+                    off += w
+                    continue
+                p.modify(s, select.POLLOUT)
+                self._wait(deadline)
+                p.modify(s, select.POLLIN)
 
     def _recv(self, deadline):
         # -> bytes read into self._buf (0: the peer closed)

@@ -136,15 +136,37 @@ def parse_url(url, user_agent=None):
     return scheme, host, port, base.encode(), mid
 
 
-def build_request(scratch, method, base, mid, path, body, content_type):
-    """-> memoryview of the whole request, in `scratch` (a bytearray) when it fits.
+def no_delay(sock):
+    # TCP_NODELAY: a request sent in parts (build_request) goes out without waiting for the
+    # ACK of the part before. 6 and 1 are IPPROTO_TCP and TCP_NODELAY on Linux and lwIP alike;
+    # a stack without the option sends as before, only later.
+    try:
+        sock.setsockopt(6, 1, 1)
+    except Exception:
+        pass
 
-    One buffer, one send: a separate small write for the head would meet Nagle and delayed
-    ACK (write-write-read) on a keep-alive socket. The scratch is the client's receive buffer
-    (idle while a request goes out), so a typical request costs no allocation and no memory
-    is held between exchanges; a larger one gets a buffer for that exchange only. str, bytes,
-    bytearray and memoryview paths and bodies are copied straight in (a MicroPython str
-    through a memoryview of its UTF-8 bytes, without an encoded copy)."""
+
+def build_request(scratch, method, base, mid, path, body, content_type):
+    """-> tuple of memoryviews that make the request, sent one after the other.
+
+    One buffer, one send when it fits `scratch` (the client's receive buffer, idle while a
+    request goes out): a separate small write for the head would meet Nagle and delayed ACK
+    (write-write-read) on a keep-alive socket, and a typical request costs no allocation.
+    A request larger than the scratch is never copied whole: on a long-running device the
+    heap rarely has one free block of a batch's size. The head goes from the scratch, the path
+    and the body from where they already are (TCP_NODELAY on the socket keeps the extra
+    writes from waiting). str, bytes, bytearray and memoryview paths and bodies are sent as
+    they are (a MicroPython str through a memoryview of its UTF-8 bytes, without a copy)."""
+    # a space or line break in the path would end the request line early: the server would
+    # read another request than the one meant (and take the rest for the next one)
+    if isinstance(path, (str, bytes, bytearray)):
+        for c in (" ", "\r", "\n"):
+            if (c if isinstance(path, str) else c.encode()) in path:
+                raise ValueError("space or line break in request path")
+    else:
+        for c in path:
+            if c == 32 or c == 13 or c == 10:
+                raise ValueError("space or line break in request path")
     if isinstance(path, str):
         path = memoryview(path) if _MP else path.encode()
     if isinstance(body, str):
@@ -162,22 +184,24 @@ def build_request(scratch, method, base, mid, path, body, content_type):
         blen = 0
     slash = 0 if len(path) and path[0] == 47 else 1        # 47 = "/"
     nd = len(str(blen)) if blen >= 0 else 0
-    n = (len(m) + 1 + len(base) + slash + len(path) + len(mid) + (len(ct) + 16 if ct else 0)
-         + (18 + nd if blen >= 0 else 0) + 2 + max(blen, 0))
-    buf = scratch if n <= len(scratch) else bytearray(n)
-    mv = memoryview(buf)
+    rest = len(mid) + (len(ct) + 16 if ct else 0) + (18 + nd if blen >= 0 else 0) + 2
+    lead = len(m) + 1 + len(base) + slash
+    whole = lead + len(path) + rest + max(blen, 0) <= len(scratch)
+    inline = whole or lead + len(path) + rest <= len(scratch)   # the path within the head
+    if not inline and lead + rest > len(scratch):
+        raise ValueError("request head too long")
+    mv = memoryview(scratch)
     pos = _put(mv, 0, m)
     pos = _put(mv, pos, b" ")
     pos = _put(mv, pos, base)
     if slash:
         pos = _put(mv, pos, b"/")
-    p0 = pos
-    pos = _put(mv, pos, path)
-    # a space or line break in the path would end the request line early: the server would
-    # read another request than the one meant (and take the rest for the next one)
-    for c in (b" ", b"\r", b"\n"):
-        if buf.find(c, p0, pos) >= 0:
-            raise ValueError("space or line break in request path")
+    start = 0
+    if inline:
+        pos = _put(mv, pos, path)
+    else:
+        parts = [mv[:pos], memoryview(path)]
+        start = pos
     pos = _put(mv, pos, mid)
     if ct:
         pos = _put(mv, pos, b"Content-Type: ")
@@ -187,13 +211,21 @@ def build_request(scratch, method, base, mid, path, body, content_type):
         pos = _put(mv, pos, b"Content-Length: ")
         v = blen
         for i in range(pos + nd - 1, pos - 1, -1):
-            buf[i] = 48 + v % 10
+            scratch[i] = 48 + v % 10
             v //= 10
         pos = _put(mv, pos + nd, b"\r\n")
     pos = _put(mv, pos, b"\r\n")
+    if whole:
+        if blen > 0:
+            pos = _put(mv, pos, body)
+        return (mv[:pos],)
+    if inline:
+        parts = [mv[:pos]]
+    else:
+        parts.append(mv[start:pos])
     if blen > 0:
-        pos = _put(mv, pos, body)
-    return mv[:pos]
+        parts.append(memoryview(body))
+    return tuple(parts)
 
 
 def _put(mv, pos, p):
