@@ -18,6 +18,7 @@ RETRY = const(1)
 PAUSE = const(2)
 DROP = const(3)
 REFUSED = const(4)
+_EQ_LAG = const(16)  # events requests delivered between two acks of the event queue
 _SUCCESS = b'{"result":"Success"}'
 _M = "Sender"
 _MARKER = b'"timestamp":"U'  # an event recorded before the wall clock was valid
@@ -37,6 +38,8 @@ class Sender:
         self._pauses = 0
         self._refused = (0, 0)  # (seq, refusals) of the request at the head
         self._unacked = None  # (seq, events through) delivered but not yet acked on flash
+        self._eq_through = 0  # delivered events not acked in the event queue yet (_ack)
+        self._eq_lag = 0
         self.delivered = self.retried = self.dropped = self.poisoned = 0
         self.last_status = 0
         self.last_reason = None
@@ -251,14 +254,25 @@ class Sender:
 
     # ---- acks, drops and poison ----
     def _ack(self, seq, through):
-        # Events before their request: a cut in between leaves a request whose events are
-        # gone, which prepare() then skips; never events sent twice.
+        # The event queue is acked before the request queue, and only when the request
+        # queue is about to run empty or every _EQ_LAG events requests: while requests wait,
+        # delivered events left on flash are dropped after a restart up to the events of the
+        # first waiting request (startup runs sync_events), so they are never sent again, and
+        # a delivery costs one cursor write instead of two. A half-full event queue is acked at
+        # once: delivered events never crowd out (and count as dropped) waiting ones. A cut between the two acks leaves
+        # a request whose events are gone, which prepare() then skips.
         core = self._core
+        rq = core.request_queue
         try:
             if through:
-                core.event_queue.ack(through)
-            core.request_queue.ack(seq)
-            core.sync_events()
+                self._eq_through = max(self._eq_through, through)
+                self._eq_lag += 1
+            eq = core.event_queue
+            if self._eq_through and (len(rq) <= 1 or self._eq_lag >= _EQ_LAG
+                                     or len(eq) * 2 >= eq.capacity):
+                eq.ack(self._eq_through)
+                self._eq_through = self._eq_lag = 0
+            rq.ack(seq)
             return True
         except OSError as e:
             self._unacked = (seq, through)

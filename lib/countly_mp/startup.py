@@ -160,6 +160,9 @@ def _recover(b, core):
     last = core.request_queue.peek_last()
     b.claimed = claimed_of(last[1]) if last is not None else 0
     b.since = core.clock.ticks()
+    # Delivered events the last run had not acked yet (sender.py acks the event queue lazily)
+    # go first: they are never batched or sent again.
+    core.sync_events()
     for seq, data in core.event_queue.items(b.claimed):
         b.note(seq, event_size(data))
 
