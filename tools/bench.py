@@ -1,18 +1,21 @@
-# bench.py - the delivery pipeline's figures in one run (`make bench`).
+# bench.py - the figures of the README in one run (`make bench`), each min / median / max of
+# 3 runs (ratios taken within one run), on the unix micropython binary (64-bit) and CPython:
 #
-#   flash    erases per enqueued request and enqueue time at depth 1000 / depth 0, on real
-#            LittleFS, under micropython and CPython (tools/bench_queue.py)
-#   drain    1000 requests queued offline, then delivered to the local receiver: wall time and
-#            TCP connections per request, on micropython (from .mpy) and CPython, beside the
-#            official countly-sdk-nodejs 24.10.4 draining 1000 queued requests with its
-#            default settings (one request per 500 ms heartbeat)
+#   queue    FsQueue on real LittleFS and RingQueue on a raw-flash ring: enqueue time at depth
+#            1000 and 5000 against depth 0, flash erases per append / per request
+#            (tools/bench_queue.py, tools/bench_ring.py)
+#   record   ly.events.record() with the default Config against json.dumps + append to the
+#            same kind of queue, and erases per recorded event (tools/bench_record.py)
+#   drain    N requests queued offline, then delivered to the local receiver, against a bare
+#            keep-alive client sending N requests of the same shape (tools/bench_device.py)
 #   heap     on micropython: heap held after importing the core from .mpy, after init, at
-#            most while recording 1000 events, and the smallest -X heapsize that completes
+#            most while recording N events
+#   node     with --node: the official countly-sdk-nodejs 24.10.4 draining N queued requests
+#            with its defaults (one request per heartbeat: about 8 minutes for 1000)
 #
-#   python tools/bench.py [--requests 1000] [--node-requests 1000] [--no-node]
+#   python tools/bench.py [--requests 1000] [--node [--node-requests 100]]
 #
-# The Node SDK part takes about 500 ms per request (8+ minutes for 1000); --node-requests 100
-# measures fewer and scales the time, which the report says.
+# Every step prints a line when it starts, and the sub-benchmarks print as they go.
 
 import json
 import os
@@ -43,10 +46,26 @@ def micropython():
     return exe if os.path.exists(exe) else "micropython"
 
 
-def flash():
-    for cmd in ([micropython(), "tools/bench_queue.py"], [sys.executable, "tools/bench_queue.py"]):
-        out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
-        print(out.stdout.strip() or out.stderr.strip())
+def say(line):
+    print(line, flush=True)
+
+
+def sub(script, args=(), heap="12m"):
+    # One sub-benchmark on each runtime, its lines streamed as they come.
+    for cmd in ([micropython(), "-X", "heapsize=" + heap, script] + list(args),
+                [sys.executable, script] + list(args)):
+        say("-- %s %s" % ("micropython" if cmd[0] != sys.executable else "cpython",
+                         " ".join([script] + list(args))))
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True)
+        for line in proc.stdout:
+            say("   " + line.rstrip())
+        proc.wait()
+
+
+def spread(xs, fmt="%.2f"):
+    xs = sorted(xs)
+    return (fmt + " / " + fmt + " / " + fmt) % (xs[0], xs[len(xs) // 2], xs[-1])
 
 
 def device_run(url, n, heap=None):
@@ -131,50 +150,62 @@ def node_drain(receiver, n):
             "connections": after["connections"] - before["connections"]}
 
 
-def smallest_heap(url, n):
-    for heap in ("128k", "112k", "96k", "80k", "64k", "48k"):
-        if device_run(url, n, heap) is None:
-            return heap
-    return None
-
-
 def main():
+    import datetime
+    import platform
+
     n = arg("--requests", 1000)
     node_n = arg("--node-requests", n)
-    print("== flash (real LittleFS, 4 KiB blocks)")
-    flash()
+    say("make bench, %s, %s, %d cores, %s"
+        % (datetime.date.today().isoformat(), platform.machine(), os.cpu_count() or 0,
+           " ".join(sys.version.split()[:1])))
+    say("\n== queue on LittleFS (real littlefs on a RAM flash, 4 KiB blocks)")
+    sub("tools/bench_queue.py")
+    say("\n== queue on a raw-flash ring (4 KiB sectors, 128-byte records)")
+    sub("tools/bench_ring.py")
+    say("\n== record(): default Config, against json.dumps + append to the same queue")
+    sub("tools/bench_record.py", heap="8m")
     receiver = Receiver(apps={"BENCH": None}, db_path=":memory:")
     receiver.start(host="127.0.0.1", port=0)
     try:
-        print("\n== drain %d queued requests to the local receiver" % n)
-        rows = []
+        say("\n== drain %d queued requests to the local receiver, against a bare "
+            "keep-alive client" % n)
+        heap_rows = []
         for label, heap in (("micropython 128k (.mpy)", "128k"), ("cpython", None)):
-            r = device_run(receiver.url, n, heap)
-            if r is None:
-                print("%-26s failed" % label)
-                continue
-            rows.append((label, r["drain_ms"], r["connections"]))
-            if heap:
-                mp = r
-        node = None if "--no-node" in sys.argv else node_drain(receiver, node_n)
-        for label, ms, conns in rows:
-            print("%-26s %8d ms  %.3f TCP connections/request" % (label, ms, conns / n))
-        if node:
-            scaled = node["drain_ms"] * n // node_n
-            note = "" if node_n == n else "  (measured on %d, scaled)" % node_n
-            print("%-26s %8d ms  %.3f TCP connections/request%s"
-                  % ("countly-sdk-nodejs 24.10.4", scaled, node["connections"] / node_n, note))
-            for label, ms, _ in rows:
-                print("speed-up of %s over the Node SDK: %.0fx" % (label, scaled / max(ms, 1)))
-        else:
-            print("countly-sdk-nodejs: not measured (node/npm missing or --no-node)")
-        print("\n== micropython heap (core imported from .mpy)")
-        if rows and rows[0][0].startswith("micropython"):
-            print("held after import:             %6d B" % mp["import_bytes"])
-            print("held after init:               %6d B" % mp["init_bytes"])
-            print("held at most over %d events: %6d B" % (n, mp["held_max_bytes"]))
-        failed_at = smallest_heap(receiver.url, n)
-        print("first -X heapsize that fails the %d-event run: %s" % (n, failed_at or "none"))
+            drains, bares, ratios, conns = [], [], [], []
+            for r in range(3):
+                say("-- %s run %d/3 ..." % (label, r + 1))
+                got = device_run(receiver.url, n, heap)
+                if got is None:
+                    say("   failed")
+                    continue
+                drains.append(got["drain_ms"])
+                bares.append(got["bare_ms"])
+                ratios.append(got["drain_ms"] / max(got["bare_ms"], 1))
+                conns.append(got["connections"] / n)
+                if heap:
+                    heap_rows.append(got)
+            if drains:
+                say("%s: drain %s ms, bare client %s ms, drain / bare %s, "
+                    "%.3f TCP connections per request"
+                    % (label, spread(drains, "%d"), spread(bares, "%d"), spread(ratios),
+                       max(conns)))
+        if "--node" in sys.argv:
+            say("-- countly-sdk-nodejs 24.10.4 draining %d (about 0.5 s per request) ..."
+                % node_n)
+            node = node_drain(receiver, node_n)
+            if node:
+                scaled = node["drain_ms"] * n // node_n
+                say("countly-sdk-nodejs 24.10.4: %d ms for %d requests%s"
+                    % (scaled, n, "" if node_n == n else " (measured on %d, scaled)" % node_n))
+            else:
+                say("countly-sdk-nodejs: not measured (node/npm missing)")
+        say("\n== micropython heap, 64-bit binary (core imported from .mpy)")
+        if heap_rows:
+            for key, label in (("import_bytes", "held after import"),
+                               ("init_bytes", "held after init"),
+                               ("held_max_bytes", "held at most over %d events" % n)):
+                say("%-34s %s B" % (label + ":", spread([r[key] for r in heap_rows], "%d")))
     finally:
         receiver.stop()
 
