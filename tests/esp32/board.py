@@ -7,6 +7,11 @@
 # scenario powers off, and loaded by the next process:
 #   power_on(dir)   fresh RTC (counts from 2000-01-01), RTC memory empty, flash kept
 #   wake(dir)       after deep sleep: RTC and RTC memory kept, reset_cause DEEPSLEEP_RESET
+# Time: the fake `time` module's skew (time.warp()) is the board's time beyond the host's; it
+# is carried from boot to boot, and deepsleep(ms) adds ms to it: the sleep costs no wall time
+# while every clock of the board (RTC, ticks, the NTP server's answer) sees it pass. A new
+# board starts an hour behind the host, so that no warp dates a record in the future of the
+# receiver (which, like a Countly server, clamps future timestamps to its own time).
 #
 # Environment: COUNTLY_MPY (build/mpy), COUNTLY_ROOT (repo), COUNTLY_TEST_RECEIVER (URL),
 # COUNTLY_FAKES (where the fake modules are; default tests/esp32/fakes).
@@ -30,7 +35,9 @@ def _paths():
 _paths()
 
 import machine  # noqa: E402  (the fake)
+import time  # noqa: E402  (the fake: warp)
 
+_SKEW0 = -3600000
 _BS = 4096      # ESP32 geometry
 _BLOCKS = 64    # 256 KiB of flash is plenty for a scenario
 
@@ -102,12 +109,14 @@ def _load(d):
         with open(d + "/board.json") as f:
             s = json.load(f)
     except OSError:
+        time.skew_ms = _SKEW0
         return None
     st = machine.state
     st["uid"] = bytes.fromhex(s["uid"])
     st["rtc_base_ns"] = s["rtc_base_ns"]
     st["rtc_host_ns"] = s["rtc_host_ns"]
     st["rtc_mem"] = bytes.fromhex(s["rtc_mem"])
+    time.skew_ms = s["skew_ms"]
     return s
 
 
@@ -116,10 +125,12 @@ def save(cause):
     import json
 
     st = machine.state
+    slept = (st["sleep_ms"] or 0) if cause == machine.DEEPSLEEP_RESET else 0
+    skew = time.skew_ms + slept
     with open(_dir + "/board.json", "w") as f:
         json.dump({"uid": st["uid"].hex(), "rtc_base_ns": st["rtc_base_ns"],
                    "rtc_host_ns": st["rtc_host_ns"], "rtc_mem": st["rtc_mem"].hex(),
-                   "cause": cause, "sleep_ms": st["sleep_ms"]}, f)
+                   "cause": cause, "sleep_ms": st["sleep_ms"], "skew_ms": skew}, f)
 
 
 def power_on(d, uid=None):

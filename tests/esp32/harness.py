@@ -11,11 +11,15 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-_HARNESS = ("tests/esp32/scenario.py", "tests/esp32/scenario_lib.py",
+_HARNESS = ("tests/esp32/scenario.py", "tests/esp32/scenario_lib.py", "tests/esp32/board.py",
             "tests/esp32/phase_first.py", "tests/esp32/phase_wake.py",
-            "tests/esp32/phase_nosync.py", "tests/esp32/board.py", "tests/esp32/fakes/machine.py",
+            "tests/esp32/phase_nosync.py", "tests/esp32/phase_late.py",
+            "tests/esp32/phase_unreach.py", "tests/esp32/phase_sleeps.py",
+            "tests/esp32/phase_rtcapp.py", "tests/esp32/phase_ntpfail.py",
+            "tests/esp32/phase_tls.py", "tests/esp32/fakes/machine.py",
             "tests/esp32/fakes/network.py", "tests/esp32/fakes/ntptime.py",
-            "tests/esp32/fakes/esp32.py", "tests/support/recv.py", "ports/esp32/countly_wifi.py")
+            "tests/esp32/fakes/esp32.py", "tests/esp32/fakes/time.py",
+            "tests/esp32/fakes/socket.py", "ports/esp32/countly_wifi.py")
 
 
 def micropython():
@@ -39,12 +43,13 @@ def build(out):
     return sdk, h
 
 
-def boot(phase, state, built, receiver_url, heap="64k", timeout=120):
-    # One boot of the simulated board. -> (exit code, output lines)
+def boot(phase, state, built, receiver_url, heap="64k", timeout=120, env=None):
+    # One boot of the simulated board (env: more environment for the phase).
+    # -> (exit code, output lines)
     sdk, h = built
     env = dict(os.environ, COUNTLY_ROOT=ROOT, COUNTLY_MPY=sdk, COUNTLY_FAKES=h,
                COUNTLY_TEST_RECEIVER=receiver_url, MICROPYPATH=h,
-               SCENARIO_DIR=str(state), SCENARIO_PHASE=phase)
+               SCENARIO_DIR=str(state), SCENARIO_PHASE=phase, **(env or {}))
     proc = subprocess.run([micropython(), "-X", "heapsize=" + heap, "-m", "scenario"],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
     return proc.returncode, (proc.stdout + proc.stderr).splitlines()

@@ -1,8 +1,6 @@
 # phase_wake.py - the boot after deep sleep: the session continues, no new begin_session.
 # Runs inside tests/esp32/scenario.py.
 
-import time
-
 import board
 import machine
 import network
@@ -11,7 +9,6 @@ from scenario_lib import _peak, check, drain, make, record
 
 def wake_boot():
     check(machine.reset_cause() == machine.DEEPSLEEP_RESET, "woke from deep sleep")
-    time.sleep_ms(1000)   # the sleep itself: the RTC keeps counting
     network.connect_polls = 2
     board.write_secrets(2000)
     board.run_boot_py()

@@ -1,7 +1,8 @@
-# test_esp32_device.py - the ESP32 device scenario (tests/esp32/scenario.py) under the real
-# unix MicroPython binary with fake machine/network/ntptime modules, reporting to the local
-# receiver run here. One micropython process per boot; the board state (RTC, RTC memory,
-# LittleFS image) is carried between them by tests/esp32/board.py.
+# test_esp32_device.py - the ESP32 device scenarios (tests/esp32/scenario.py) under the real
+# unix MicroPython binary with fake machine/network/ntptime/socket/time modules, reporting to
+# the local receiver run here. One micropython process per boot; the board state (RTC, RTC
+# memory, LittleFS image, the time warped by the scenario) is carried between them by
+# tests/esp32/board.py.
 #
 # Heap: COUNTLY_ESP32_HEAP (default 144k, see HEAP below; 64k is the goal that
 # tools/mem_report.py checks and reports).
@@ -44,8 +45,8 @@ def recv():
     r.stop()
 
 
-def boot(phase, state, mpy, recv, heap=HEAP):
-    code, lines = harness.boot(phase, state, mpy, recv.url, heap)
+def boot(phase, state, mpy, recv, heap=HEAP, env=None):
+    code, lines = harness.boot(phase, state, mpy, recv.url, heap, env=env)
     assert code == 0 and ("END %s" % phase) in " ".join(lines), "\n".join(lines)
     return lines
 
@@ -111,3 +112,154 @@ def test_boot_that_never_synced_sends_without_timestamp(tmp_path, mpy, recv):
     assert len(begins) == 2   # a power-on is not a wake: a new session
     assert "timestamp" not in begins[0]["params"]
     assert "timestamp" in begins[1]["params"]
+
+
+# ---- time, sleep and RTC memory in the field ----
+
+def device(n):
+    return "esp32-246f28%06x" % n   # the fake chips' unique_id (tests/esp32/scenario.py)
+
+
+def moments(lines):
+    # AT <what> <true_ms> -> {what: ms}
+    return {w: int(t) for w, t in tagged(lines, "AT")}
+
+
+def requests(recv, dev):
+    return [r for r in recv.rows("requests", device_id=dev) if not r["fault"]]
+
+
+def boot_window(lines):
+    # the true time span of a boot (scenario.py prints AT boot/exit)
+    at = moments(lines)
+    return at["boot"], at["exit"]
+
+
+def assert_dated(reqs, windows):
+    # every request dated, inside the boot that recorded it (1 s slack: NTP sets whole seconds)
+    for r in reqs:
+        ts = r["params"].get("timestamp")
+        assert ts is not None, r["params"]
+        ts = int(ts)
+        assert any(lo - 1002 <= ts <= hi + 2 for lo, hi in windows), (ts, windows, r["params"])
+
+
+def assert_events(recv, dev, lines):
+    # every EV exactly once, dated within 1 s of when it was recorded
+    truth = {k: int(t) for k, t in tagged(lines, "EV")}
+    events = recv.rows("events", device_id=dev)
+    assert sorted(e["key"] for e in events) == sorted(truth)
+    for e in events:
+        assert -1002 <= e["timestamp"] - truth[e["key"]] <= 2, (e["key"], e["timestamp"])
+
+
+def assert_one_session(reqs):
+    assert len([r for r in reqs if r["params"].get("begin_session")]) == 1
+    assert len([r for r in reqs if r["params"].get("end_session")]) == 1
+
+
+def assert_near(reqs, flag, at):
+    # the request carrying `flag` dated within 1 s of the moment it was made
+    (r,) = [r for r in reqs if r["params"].get(flag)]
+    assert -1002 <= int(r["params"]["timestamp"]) - at <= 1000, (flag, r["params"], at)
+
+
+def durations(reqs):
+    return sum(int(r["params"]["session_duration"]) for r in reqs
+               if "session_duration" in r["params"])
+
+
+def test_wifi_after_the_grace_and_a_failed_first_ntp_sends_everything_dated(tmp_path, mpy,
+                                                                            recv):
+    lines = boot("late", tmp_path, mpy, recv)
+    dev, at = device(10), moments(lines)
+    reqs = requests(recv, dev)
+    assert_events(recv, dev, lines)
+    assert_dated(reqs, [boot_window(lines)])
+    assert_near(reqs, "begin_session", at["begin"])
+    assert_near(reqs, "end_session", at["end"])
+    assert_one_session(reqs)
+
+
+def test_records_of_a_synced_boot_arrive_dated_after_deep_sleep(tmp_path, mpy, recv):
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    dead = "http://127.0.0.1:%d" % s.getsockname()[1]   # bound, never listening: refused
+    try:
+        first = boot("unreach1", tmp_path, mpy, recv, env={"SCENARIO_DEAD_URL": dead})
+        wake = boot("unreach2", tmp_path, mpy, recv)
+    finally:
+        s.close()
+    dev, at = device(11), moments(first + wake)
+    reqs = requests(recv, dev)
+    assert_events(recv, dev, first + wake)
+    assert_dated(reqs, [boot_window(first), boot_window(wake)])
+    assert_near(reqs, "begin_session", at["begin"])
+    assert_one_session(reqs)
+
+
+def test_session_across_deep_sleeps_with_the_clock_unset_counts_every_second(tmp_path, mpy,
+                                                                            recv):
+    boots = [boot("sleeps%d" % i, tmp_path, mpy, recv) for i in (1, 2, 3)]
+    dev = device(12)
+    reqs = requests(recv, dev)
+    assert_one_session(reqs)
+    at = moments(boots[0] + boots[2])
+    true_s = (at["end"] - at["begin"]) / 1000
+    # 70 s + 30 s asleep + 65 s + 45 s asleep + 20 s, plus the boots' own time
+    assert true_s > 230
+    assert abs(durations(reqs) - true_s) <= 1, (durations(reqs), true_s)
+    # boots 1 and 2 never synced: their requests go undated; boot 3 synced: dated
+    undated = [r for r in reqs if "timestamp" not in r["params"]]
+    assert undated and all(r["params"].get("end_session") is None for r in undated)
+    assert_near(reqs, "end_session", at["end"])
+
+
+@pytest.mark.parametrize("app", ["direct", "shared"])
+def test_app_data_in_rtc_memory_is_kept_and_the_session_continues(tmp_path, mpy, recv, app):
+    boots = [boot("%s%d" % (app, i), tmp_path, mpy, recv) for i in (1, 2, 3)]
+    dev = device(13 if app == "direct" else 14)
+    reqs = requests(recv, dev)
+    lines = sum(boots, [])
+    assert_events(recv, dev, lines)
+    assert_dated(reqs, [boot_window(b) for b in boots])
+    assert_one_session(reqs)
+    at = moments(lines)
+    assert abs(durations(reqs) - (at["end"] - at["begin"]) / 1000) <= 1
+    said = [[ln for ln in b if "RTC memory holds the app's data" in ln] for b in boots]
+    if app == "direct":
+        # said once in each boot whose session report found the app's bytes
+        assert [len(x) for x in said] == [1, 1, 0] or [len(x) for x in said] == [1, 1, 1], said
+    else:
+        assert said == [[], [], []]
+
+
+def test_failing_ntp_server_keeps_each_tick_to_one_bounded_exchange(tmp_path, mpy, recv):
+    lines = boot("ntpfail", tmp_path, mpy, recv)
+    ticks = [tuple(int(x) for x in t) for t in tagged(lines, "TICK")]
+    ntp = [t[0] for t in ticks if t[1]]
+    http = [t[0] for t in ticks if t[2]]
+    assert len(ntp) == 5 and not [t for t in ticks if t[1] and t[2]]
+    assert max(ntp) <= 1000 + 300 + 250   # DNS (300 ms, first query only) + 1 s UDP timeout
+    print("\nticks %d: NTP %d (ms: %s), HTTP %d (max %d ms), other max %d ms"
+          % (len(ticks), len(ntp), " ".join(map(str, ntp)), len(http), max(http),
+             max(t[0] for t in ticks if not t[1] and not t[2])))
+    reqs = requests(recv, device(15))
+    assert_dated(reqs, [boot_window(lines)])
+    assert_events(recv, device(15), lines)
+
+
+def test_tls_with_ca_data_sends_nothing_before_the_clock_and_dated_after(tmp_path, mpy, recv):
+    first = boot("tls1", tmp_path, mpy, recv)
+    wake = boot("tls2", tmp_path, mpy, recv)
+    said = [ln for ln in first if "certificate check needs the date" in ln]
+    assert len(said) == 1, first
+    dev, at = device(16), moments(first + wake)
+    reqs = requests(recv, dev)
+    assert_events(recv, dev, first + wake)
+    assert_dated(reqs, [boot_window(first), boot_window(wake)])
+    assert_near(reqs, "begin_session", at["begin"])
+    assert_near(reqs, "end_session", at["end"])
+    assert_one_session(reqs)
