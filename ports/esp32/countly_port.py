@@ -319,7 +319,7 @@ class Platform:
             return RingQueue(dev, first, n, capacity=capacity, max_item=max_item,
                              tag=tag.encode() if tag else None)
         except ValueError as e:
-            print("W [Countly] [Platform] make_queue, partition %r too small for %s (%s): "
+            print("[Warning] [Countly] [Platform] make_queue, partition %r too small for %s (%s): "
                   "using LittleFS" % (self._ring_label, name, e))
             return None
 

@@ -174,7 +174,7 @@ class Platform:
         try:
             return countly_blockfile.ring_queue(self._ring_dev, name, capacity, max_item, store)
         except ValueError as e:
-            print("W [Countly] [Platform] make_queue, no ring for %s (%s): using files"
+            print("[Warning] [Countly] [Platform] make_queue, no ring for %s (%s): using files"
                   % (name, e))
             return None
 
