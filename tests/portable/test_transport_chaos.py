@@ -13,7 +13,6 @@ import sys
 import time
 
 _MP = sys.implementation.name == "micropython"
-_state = {"url": None}
 SLACK_MS = 500          # bound = timeout + connect (loopback: ~0) + this
 
 ERR = "error"
@@ -43,54 +42,7 @@ EXPECT = {
 SLOW = ("cl_short_hang", "slow_drip", "slow_drip_09", "hang", "hang_then_close_09")
 
 
-def _here():
-    f = globals().get("__file__") or "tests/portable/test_transport_chaos.py"
-    i = f.rfind("/")
-    return f[:i] if i >= 0 else "."
-
-
-def _setup_paths():
-    base = _here() + "/../.."
-    for sub in ("/lib", "/ports/common", "/ports/unix", "/tests/support"):
-        if base + sub not in sys.path:
-            sys.path.append(base + sub)
-
-
-def url():
-    """URL of the hostile server, or None (-> skip)."""
-    if _state["url"]:
-        return _state["url"]
-    u = os.getenv("COUNTLY_TEST_HOSTILE")
-    if not u and not _MP:
-        _setup_paths()
-        import hostile_server
-        srv = hostile_server.HostileServer(seed=7).start()
-        _state["server"] = srv
-        u = srv.url
-    _state["url"] = u
-    return u
-
-
-def skip(name):
-    print("skip: %s (COUNTLY_TEST_HOSTILE not set)" % name)
-
-
-def ctl(what, method="GET"):
-    _setup_paths()
-    import hostile_server
-    return hostile_server.ctl(url(), what, method)
-
-
-def now_ms():
-    if _MP:
-        return time.ticks_ms()
-    return int(time.monotonic() * 1000)
-
-
-def since(t0):
-    if _MP:
-        return time.ticks_diff(time.ticks_ms(), t0)
-    return now_ms() - t0
+from chaoskit import _setup_paths, ctl, now_ms, since, skip, url  # noqa: E402,F401
 
 
 def ok_body(k):

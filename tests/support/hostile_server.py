@@ -40,6 +40,7 @@
 # Control endpoint (on any listener, first request of its own connection, answered with
 # Connection: close; JSON answers):
 #   GET  /__hostile/log            {"log": [...], "connections": n, "tls_failed": n}
+#   GET  /__hostile/processed      {"h": [hash[:16] of each processed request, in order]}
 #   GET  /__hostile/ids            {"all": [id, ...], "processed": [id, ...]} (the "id"
 #                                  parameters in arrival order: compact enough for a
 #                                  MicroPython heap when the log is long)
@@ -270,6 +271,9 @@ class HostileServer:
             with self._lock:
                 out = {"all": [e["id"] for e in self._log],
                        "processed": [e["id"] for e in self._log if e["processed"]]}
+        elif cmd == "processed":   # the processed requests' hashes alone, cut to 16: small
+            with self._lock:
+                out = {"h": [e["h"][:16] for e in self._log if e["processed"]]}
         elif cmd == "modes":
             out = dict(MODES)
         elif cmd == "urls":
@@ -547,36 +551,8 @@ def _quiet_close(s):
         pass
 
 
-# -- portable control client (CPython and MicroPython) --------------------------------------
-def ctl(url, what, method="GET"):
-    """One control call over its own HTTP/1.0 connection (raw sockets, so the control path
-    does not depend on the client under test). -> decoded JSON."""
-    rest = url.split("://", 1)[1].split("/", 1)[0]
-    host, port = rest.rsplit(":", 1)
-    ai = socket.getaddrinfo(host, int(port), 0, socket.SOCK_STREAM)[0]
-    s = socket.socket(ai[0], ai[1], ai[2])
-    try:
-        s.settimeout(5)
-        s.connect(ai[-1])
-        if url.startswith("https"):
-            import ssl
-
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-            if hasattr(ctx, "check_hostname"):
-                ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-            s = ctx.wrap_socket(s, server_hostname=host)
-        s.sendall(("%s /__hostile/%s HTTP/1.0\r\nHost: %s\r\nContent-Length: 0\r\n\r\n"
-                   % (method, what, host)).encode())
-        data = bytearray()
-        while True:
-            chunk = s.recv(1024)
-            if not chunk:
-                break
-            data.extend(chunk)
-    finally:
-        s.close()
-    return json.loads(data[data.find(b"\r\n\r\n") + 4:])
+# -- portable control client: hostile_ctl.py (imported alone on MicroPython) ----------------
+from hostile_ctl import ctl  # noqa: E402,F401
 
 
 def main(argv):
