@@ -1,8 +1,8 @@
 # test_heap_pressure.py - a 1000-reading app under tight MicroPython heaps (64-bit binary, .mpy
 # build). At 120k and 128k it delivers every reading. Below (96k, 104k, 112k: after init the
-# process holds about 98K, sending about 13K more) it says loudly (a printed line) what it could not accept
-# or send; whatever it accepted is on flash and reaches the receiver exactly once, at the
-# latest on the next boot with the memory to send it.
+# process holds about 98K, sending about 13K more) it says loudly (a printed line) what it
+# could not accept or send; whatever it accepted is on flash and reaches the receiver exactly
+# once, at the latest on the next boot with the memory to send it.
 
 import os
 import subprocess
