@@ -120,10 +120,13 @@ def run_mp(heap, modules, timeout_s=300):
             receiver.reset()
             t0 = time.time()
             mod_passed = mod_failed = 0
+            heaps = []
             for test in _tests_of(mod):
                 h = table.get(mod + ":" + test) or table.get(mod) or heap
                 if h != heap:
                     over.append("%s:%s at %s" % (mod, test, h))
+                if h not in heaps:
+                    heaps.append(h)
                 code, out = _run_one(h, mod, test, env, timeout_s)
                 counts = None
                 for line in out.splitlines():
@@ -140,7 +143,7 @@ def run_mp(heap, modules, timeout_s=300):
             passed += mod_passed
             failed += mod_failed
             print("micropython -X heapsize=%s %s: %d passed, %d failed (%.1f s)"
-                  % (heap, mod, mod_passed, mod_failed, time.time() - t0), flush=True)
+                  % ("/".join(heaps), mod, mod_passed, mod_failed, time.time() - t0), flush=True)
     finally:
         hostile.stop()
         peer.stop()

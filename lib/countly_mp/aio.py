@@ -23,13 +23,28 @@ async def _exchange(core, job):
         s.aclose()
         if not isinstance(e, OSError):
             core.internal_error(_M, "aexchange", e)
-        return s.finish(job, 0, None, None, e)
-    outcome = s.finish(job, status, retry_after, answer)
+        return _finish(core, job, 0, None, None, e)
+    outcome = _finish(core, job, status, retry_after, answer)
     if outcome == OK and core.clock.since(started) >= core.bom[0]:
-        from .pacing import slow  # the server answered slowly: it gets a rest, as in tick()
-
-        slow(core, s)
+        # the server answered slowly: it gets a rest, as in tick()
+        core.safely("pace", lambda: _pace(core))
     return outcome
+
+
+def _finish(core, job, *answer):
+    # The answer applied (ack, retry, pause), guarded as tick() guards it: a MemoryError while
+    # loading the policy must not end the app's task. The request then stays first in line.
+    try:
+        return core.sender.finish(job, *answer)
+    except Exception as e:
+        core.internal_error(_M, "atick", e)
+        return None
+
+
+def _pace(core):
+    from .pacing import slow
+
+    slow(core, core.sender)
 
 
 async def atick(core):
@@ -78,7 +93,10 @@ async def run(core, period_ms=1000):
     # atick() about once a period until stop(); what an asyncio app starts with create_task().
     core.log.i(_M, "run")
     while not core._stopped:
-        await atick(core)
+        try:
+            await atick(core)
+        except Exception as e:   # the app's task never ends on the SDK's failure
+            core.internal_error(_M, "run", e)
         if MICROPYTHON:
             await asyncio.sleep_ms(period_ms)
         else:

@@ -115,7 +115,7 @@ class Countly:
         # Only for names not set yet: the cold entry points, and the features, loaded and
         # cached on first use.
         i = _COLD.find(" " + name + ":")
-        if i > 0 and " " not in name:
+        if i >= 0 and " " not in name:
             i += len(name) + 2
             module = _COLD[i:_COLD.index(" ", i)]
             return lambda *args: self._via(module, name, *args)

@@ -166,3 +166,33 @@ def test_a_lone_surrogate_is_refused_on_cpython():
     ly, p, sink = boot(manual_sessions=True)
     assert ly.device_id.change(bad) is False
     assert ly.events.record("ok") and ly.flush() == 1
+
+
+class _AnswersOk:
+    # an asyncio transport whose every exchange is answered 200 Success
+    async def exchange(self, method, path, body=None, content_type=None, max_body=None):
+        return 200, None, b'{"result":"Success"}'
+
+    def close(self):
+        pass
+
+
+def test_a_memory_error_in_atick_is_one_line_and_the_task_goes_on():
+    import asyncio
+
+    ly, p, sink = boot()
+    p.async_transport = lambda *a: _AnswersOk()
+    ly.events.record("e")
+    ly.batcher.close()   # the event is a request now
+    before = ly.pending()
+    real = ly.sender.finish
+
+    def finish(*a):
+        raise MemoryError("memory allocation failed, allocating 368 bytes")
+
+    ly.sender.finish = finish
+    assert asyncio.run(ly.atick()) is False   # nothing delivered, nothing raised
+    assert len(sink.having("out of memory")) == 1 and ly.pending() == before
+    ly.sender.finish = real
+    assert asyncio.run(ly.atick()) is True    # the request was kept: sent on the next tick
+    assert ly.pending() == before - 1
