@@ -149,7 +149,8 @@ def run_mp(heap, modules, timeout_s=300):
         peer.stop()
         receiver.stop()
     if over:
-        print("OVER THE %s HEAP BUDGET (tests/heap_over_budget.txt), %d tests:" % (heap, len(over)))
+        print("OVER THE %s HEAP BUDGET (tests/heap_over_budget.txt), %d tests:"
+              % (heap, len(over)))
         for line in over:
             print("  " + line)
     return passed, failed

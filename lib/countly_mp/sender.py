@@ -259,8 +259,9 @@ class Sender:
         # delivered events left on flash are dropped after a restart up to the events of the
         # first waiting request (startup runs sync_events), so they are never sent again, and
         # a delivery costs one cursor write instead of two. A half-full event queue is acked at
-        # once: delivered events never crowd out (and count as dropped) waiting ones. A cut between the two acks leaves
-        # a request whose events are gone, which prepare() then skips.
+        # once: delivered events never crowd out (and count as dropped) waiting ones. A cut
+        # between the two acks leaves a request whose events are gone, which prepare() then
+        # skips.
         core = self._core
         rq = core.request_queue
         try:

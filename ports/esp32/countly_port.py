@@ -437,9 +437,9 @@ class _RtcMemory:
             self.trusted = False
             if not self._warned:
                 self._warned = True
-                print("[Warning] [Countly] [Platform] RTC memory holds the app's data: the session "
-                      "state goes to flash. Share RTC memory through countly_port.app_memory() "
-                      "or give Platform(rtc_memory=False)")
+                print("[Warning] [Countly] [Platform] RTC memory holds the app's data: the "
+                      "session state goes to flash. Share RTC memory through "
+                      "countly_port.app_memory() or give Platform(rtc_memory=False)")
             return False
         if session is None:
             kept = _fields(parts)

@@ -8,7 +8,6 @@
 # exchange outlives timeout + connect + a small slack; every answer the client took as
 # "200 Success" was logged by the server as processed (nothing accepted and lost).
 
-import os
 import sys
 import time
 
