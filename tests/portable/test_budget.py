@@ -1,7 +1,8 @@
 # test_budget.py - whatever the public API accepts becomes requests that fit one request each:
 # every limit at its maximum, with Config defaults, is delivered or trimmed as documented and
-# never stuck. Runs under pytest and under `micropython -X heapsize=128k` (values are shared
-# string objects where the test would otherwise need more heap than a board has).
+# never stuck. Runs under pytest and under MicroPython, three tests above 128k (values are
+# shared string objects where the test would otherwise need more heap than a board has;
+# tests/heap_over_budget.txt gives the heaps).
 
 import json
 

@@ -1,5 +1,6 @@
 # test_crashes.py - `crash` requests: fields, limits, breadcrumbs, guard() and consent.
-# Runs under pytest and under `micropython -X heapsize=128k`.
+# Runs under pytest and under `micropython -X heapsize=128k` (the every-limit test at 224k:
+# tests/heap_over_budget.txt).
 
 import json
 import sys

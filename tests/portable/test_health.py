@@ -2,7 +2,8 @@
 # and the first 1000 characters of its answer, persisted at the session update and end and at
 # stop() (not at every change), sent once per start as an `hc` request to /i when the queue is
 # first idle, cleared when the server took it, kept when it did not.
-# Runs under pytest and under `micropython -X heapsize=128k`.
+# Runs under pytest and under `micropython -X heapsize=128k` (one test at 144k:
+# tests/heap_over_budget.txt).
 
 import json
 

@@ -3,8 +3,8 @@
 # and calls tick() once a second, for a simulated hour, with the server unreachable for a
 # quarter of it and failing with 500s and transient 400s for a while, and a restart in the
 # middle. Everything recorded must arrive exactly once, nothing may stay pending.
-# Runs under pytest and under `micropython -X heapsize=128k`; the fake clock makes the hour
-# take seconds.
+# Runs under pytest and under MicroPython (at 144k: tests/heap_over_budget.txt); the fake
+# clock makes the hour take seconds.
 
 import gc
 
