@@ -1,5 +1,6 @@
 # test_api_calls.py - public calls made exactly as docs/api.md and docs/asyncio.md write them:
-# keyword arguments of the cold entry points (run(period_ms=...)).
+# keyword arguments of the cold entry points (run(period_ms=...)), and stop() ending run() on
+# an SDK whose init failed.
 # Runs under pytest and under `micropython -X heapsize=128k`.
 
 import asyncio
@@ -33,6 +34,11 @@ class AnswersOk:
         pass
 
 
+class BrokenStorage(FakePlatform):
+    def storage_root(self):
+        raise OSError(30, "read-only file system")
+
+
 def boot(platform=None):
     sink = Sink()
     p = platform or FakePlatform()
@@ -60,4 +66,10 @@ def test_a_cold_entry_point_given_a_wrong_keyword_does_not_raise():
     ly, sink = boot()
     assert ly.set_server_url(URL, bogus=1) is False
     assert ly.status(bogus=1)["ready"] is True
+
+
+def test_stop_ends_run_on_an_inert_sdk():
+    ly, sink = boot(BrokenStorage())
+    assert not ly.ready
+    assert asyncio.run(_run_then_stop(ly, period_ms=10)) is True
 
