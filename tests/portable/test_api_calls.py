@@ -1,6 +1,6 @@
 # test_api_calls.py - public calls made exactly as docs/api.md and docs/asyncio.md write them:
-# keyword arguments of the cold entry points (run(period_ms=...)), and stop() ending run() on
-# an SDK whose init failed.
+# keyword arguments of the cold entry points, stop() ending run() on an SDK whose init failed,
+# and a feature call on an inert SDK that says "inert" rather than reporting an internal error.
 # Runs under pytest and under `micropython -X heapsize=128k`.
 
 import asyncio
@@ -73,3 +73,9 @@ def test_stop_ends_run_on_an_inert_sdk():
     assert not ly.ready
     assert asyncio.run(_run_then_stop(ly, period_ms=10)) is True
 
+
+def test_views_on_an_inert_sdk_say_inert_not_internal_error():
+    ly, sink = boot(BrokenStorage())
+    assert ly.views.start("home") is None
+    assert sink.having("internal error") == [], sink.lines
+    assert len(sink.having("SDK inert")) >= 1
