@@ -124,7 +124,10 @@ def stop(core):
     # End of the app's use of the SDK: the automatic session ends, the open view and the event
     # batch close, user properties are saved, the connection closes. The queues stay readable:
     # flush() after stop() still delivers what is left.
-    if not core.ready or core._stopped:
+    if core._stopped:
+        return None
+    if not core.ready:
+        core._stopped = True  # an inert SDK has nothing to end, but run() must return
         return None
     core.log.i(_M, "stop")
     if not core.config.manual_sessions:

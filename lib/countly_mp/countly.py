@@ -118,7 +118,7 @@ class Countly:
         if i >= 0 and " " not in name:
             i += len(name) + 2
             module = _COLD[i:_COLD.index(" ", i)]
-            return lambda *args: self._via(module, name, *args)
+            return lambda *args, **kwargs: self._via(module, name, *args, **kwargs)
         try:
             i = _FEATURES.find(" " + name + ":")
             if i < 0 or " " in name or ":" in name:
@@ -194,12 +194,13 @@ class Countly:
             self.internal_error(_M, "events", e)
         return used
 
-    def _via(self, module, name, *args):
-        # A cold entry point (_COLD) called: its module's function, or when the module
-        # cannot load (MemoryError) what the SDK answers when it has nothing to say.
+    def _via(self, module, name, *args, **kwargs):
+        # A cold entry point (_COLD) called, keywords included (`run(period_ms=...)`): its
+        # module's function, or when the module cannot load (MemoryError) or the call is
+        # malformed what the SDK answers when it has nothing to say.
         try:
             mod = __import__("countly_mp." + module, None, None, [name])
-            return getattr(mod, name)(self, *args)
+            return getattr(mod, name)(self, *args, **kwargs)
         except Exception as e:
             self.internal_error(_M, name, e)
             if name == "status":

@@ -64,6 +64,8 @@ class Views:
         core = self._core
         try:
             core.log.i(_M, "start", "name=[%s]", name)
+            if not core.accepting(_M, "start"):  # inert or stopped: no clock to read
+                return None
             name = limits.key(core, name, _M, "start")
             if name is None:
                 return None

@@ -1,0 +1,81 @@
+# test_api_calls.py - public calls made exactly as docs/api.md and docs/asyncio.md write them:
+# keyword arguments of the cold entry points, stop() ending run() on an SDK whose init failed,
+# and a feature call on an inert SDK that says "inert" rather than reporting an internal error.
+# Runs under pytest and under `micropython -X heapsize=128k`.
+
+import asyncio
+
+from fakes import FakePlatform
+
+from countly_mp.config import Config
+from countly_mp.countly import Countly
+
+URL = "http://127.0.0.1:9"
+
+
+class Sink:
+    # what a serial console would show (Platform.log_sink)
+    def __init__(self):
+        self.lines = []
+
+    def __call__(self, level, line):
+        self.lines.append(line)
+
+    def having(self, text):
+        return [x for x in self.lines if text in x]
+
+
+class AnswersOk:
+    # an asyncio transport whose every exchange is answered 200 Success
+    async def exchange(self, method, path, body=None, content_type=None, max_body=None):
+        return 200, None, b'{"result":"Success"}'
+
+    def close(self):
+        pass
+
+
+class BrokenStorage(FakePlatform):
+    def storage_root(self):
+        raise OSError(30, "read-only file system")
+
+
+def boot(platform=None):
+    sink = Sink()
+    p = platform or FakePlatform()
+    p.log_sink = sink
+    p.async_transport = lambda *a: AnswersOk()
+    return Countly(Config(URL, "APPKEY"), platform=p), sink
+
+
+async def _run_then_stop(ly, **kw):
+    task = asyncio.create_task(ly.run(**kw))
+    await asyncio.sleep(0.05)
+    ly.stop()
+    await asyncio.wait_for(task, 2)  # run() returns after the step in progress
+    return True
+
+
+def test_run_takes_period_ms_by_keyword_as_documented():
+    ly, sink = boot()
+    assert ly.pending() >= 1  # begin_session
+    assert asyncio.run(_run_then_stop(ly, period_ms=10)) is True
+    assert ly.status()["delivered"] >= 1
+
+
+def test_a_cold_entry_point_given_a_wrong_keyword_does_not_raise():
+    ly, sink = boot()
+    assert ly.set_server_url(URL, bogus=1) is False
+    assert ly.status(bogus=1)["ready"] is True
+
+
+def test_stop_ends_run_on_an_inert_sdk():
+    ly, sink = boot(BrokenStorage())
+    assert not ly.ready
+    assert asyncio.run(_run_then_stop(ly, period_ms=10)) is True
+
+
+def test_views_on_an_inert_sdk_say_inert_not_internal_error():
+    ly, sink = boot(BrokenStorage())
+    assert ly.views.start("home") is None
+    assert sink.having("internal error") == [], sink.lines
+    assert len(sink.having("SDK inert")) >= 1
