@@ -277,6 +277,8 @@ class Countly:
         self.log.notice(module, WARNING, module, function, message, *args)
 
     def consent_has(self, feature):
+        if not self.ready:
+            return False   # an inert SDK holds no consents (and takes nothing)
         if feature in self.server_off:
             return False
         if not self.config.require_consent:
@@ -335,23 +337,34 @@ class Countly:
 
     def store_item(self, queue, data):
         # Appends to a queue; on a full flash the oldest requests (then the oldest events) are
-        # dropped to make room, counted and reported. -> seq; raises OSError when no room can
-        # be made (the flash is full of something else).
+        # dropped to make room, counted and reported. A queue at its capacity (a ring wraps
+        # over its oldest sector) drops its oldest itself: counted by the queue, said here.
+        # -> seq; raises OSError when no room can be made (the flash is full of something else).
         tries = 0
+        rq = self.request_queue
+        before = queue.dropped
         while True:
             try:
-                return queue.append(data)
+                seq = queue.append(data)
+                break
             except OSError as e:
                 if not e.args or e.args[0] != _ENOSPC or tries >= _ROOM_TRIES:
                     raise
             tries += 1
-            rq = self.request_queue
             victim = rq if len(rq) else self.event_queue
             if not victim.drop_oldest():
                 raise OSError(_ENOSPC, "storage full")
             self.sync_events()
             self.log.notice("full", ERROR, _M, "store", "storage full: oldest %s dropped to "
                             "make room", "requests" if victim is rq else "events")
+        if queue.dropped != before:
+            if queue is rq:
+                self.sync_events()
+            self.log.notice("q-full" if queue is rq else "eq-full", ERROR, _M, "store",
+                            "%s queue full (%d or its flash): oldest dropped, see "
+                            "status()['dropped']", "request" if queue is rq else "event",
+                            queue.capacity)
+        return seq
 
     def enqueue(self, params, flags=(), claimed=None, post=False):
         # Queues one request. -> True, or False when it cannot be (too large: a bug in the
@@ -367,13 +380,7 @@ class Countly:
         except TooLarge as e:
             self.log.notice("too-large", ERROR, _M, "enqueue", "request not queued: %s", e)
             return False
-        rq = self.request_queue
-        before = rq.dropped
-        self.store_item(rq, record)
-        if rq.dropped != before:
-            self.sync_events()
-            self.log.notice("rq-full", ERROR, _M, "enqueue",
-                            "request queue full (%d): oldest requests dropped", rq.capacity)
+        self.store_item(self.request_queue, record)
         return True
 
     def sync_events(self):

@@ -83,6 +83,8 @@ class Location:
         core = self._core
         try:
             core.log.i(_M, "set", "country_code=[%s], city=[%s]", country_code, city)
+            if not core.accepting(_M, "set"):  # inert or stopped
+                return False
             if not core.consent_has("location"):
                 core.log.w(_M, "set", "no location consent, ignored")
                 return False

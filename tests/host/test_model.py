@@ -11,6 +11,8 @@ import json
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
+import fakes
+from fakes import FakePlatform
 from model import FAULTS, Model
 
 from countly_receiver import Receiver
@@ -109,3 +111,23 @@ Delivery.TestCase.settings = settings(
     max_examples=200, stateful_step_count=50, deadline=None, derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 test_everything_accepted_is_stored_exactly_once = Delivery.TestCase
+
+
+class DeliveryOnTheRing(Delivery):
+    # The same machine with both queues on the raw-flash ring (NOR rules) instead of files.
+    def __init__(self):
+        FakePlatform.queue = "ring"
+        super().__init__()
+
+    def teardown(self):
+        try:
+            super().teardown()
+        finally:
+            FakePlatform.queue = None
+            fakes._RINGS.clear()   # 3 MiB of RAM flash per example otherwise
+
+
+DeliveryOnTheRing.TestCase.settings = settings(
+    max_examples=60, stateful_step_count=50, deadline=None, derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+test_everything_accepted_is_stored_exactly_once_on_the_ring = DeliveryOnTheRing.TestCase

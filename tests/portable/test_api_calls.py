@@ -79,3 +79,13 @@ def test_views_on_an_inert_sdk_say_inert_not_internal_error():
     assert ly.views.start("home") is None
     assert sink.having("internal error") == [], sink.lines
     assert len(sink.having("SDK inert")) >= 1
+
+
+def test_location_on_an_inert_sdk_with_consent_required_says_inert_not_internal_error():
+    sink = Sink()
+    p = BrokenStorage()
+    p.log_sink = sink
+    ly = Countly(Config(URL, "APPKEY", require_consent=True), platform=p)
+    assert ly.location.set(country_code="LV", city="Riga") is False
+    assert ly.user.set("k", 1) is False
+    assert sink.having("internal error") == [], sink.lines

@@ -196,3 +196,25 @@ def test_a_memory_error_in_atick_is_one_line_and_the_task_goes_on():
     ly.sender.finish = real
     assert asyncio.run(ly.atick()) is True    # the request was kept: sent on the next tick
     assert ly.pending() == before - 1
+
+
+def test_a_ring_that_wraps_over_waiting_events_says_so_once():
+    # A flash ring is a bounded buffer: when the events of a long outage outgrow it, the oldest
+    # are dropped, counted, and one line says so.
+    import fakes
+
+    FakePlatform.queue, fakes.RING_BLOCKS = "ring", 16
+    try:
+        server = Collector()
+        server.down = True
+        ly, p, sink = boot(FakePlatform(transport=server))
+        for i in range(1500):
+            assert ly.events.record("reading", segmentation={"id": i, "room": "lab-2"}) is True
+            if i % 50 == 0:
+                ly.tick()
+                p.advance(1000)
+        st = ly.status()
+        assert st["dropped"] > 0, st
+        assert len(sink.having("event queue full")) == 1, sink.lines
+    finally:
+        FakePlatform.queue, fakes.RING_BLOCKS = None, 768

@@ -6,6 +6,7 @@
 # delivery rules, so that each MicroPython process fits its 128 KiB heap; the hypothesis
 # version on CPython (tests/host/test_model.py) mixes all of them.
 
+from fakes import FakePlatform
 from model import Model
 from xorshift import XorShift
 
@@ -75,3 +76,20 @@ def test_walks_profile_5():
 
 def test_walks_profile_6():
     _walks(1101, Model.PROFILE)
+
+
+def _on_the_ring(first_seed, rules):
+    # The same walks with both queues on the raw-flash ring (NOR rules) instead of files.
+    FakePlatform.queue = "ring"
+    try:
+        _walks(first_seed, rules)
+    finally:
+        FakePlatform.queue = None
+
+
+def test_walks_events_on_the_ring():
+    _on_the_ring(1001, Model.EVENTS)
+
+
+def test_walks_profile_on_the_ring():
+    _on_the_ring(1601, Model.PROFILE)

@@ -78,3 +78,12 @@ def _check(ly, server, n, accepted, refused):
 
 def test_an_hour_of_readings_with_the_server_down_for_a_quarter_of_it():
     _check(*_run(HOUR_S, 20 * 60, 35 * 60, 45 * 60))
+
+
+def test_the_same_hour_with_both_queues_on_the_flash_ring():
+    # The same product on the raw-flash ring (NOR rules) instead of LittleFS files.
+    FakePlatform.queue = "ring"
+    try:
+        _check(*_run(HOUR_S, 20 * 60, 35 * 60, 45 * 60))
+    finally:
+        FakePlatform.queue = None

@@ -20,8 +20,17 @@ def tmpdir(tag="t"):
     return tempfile.mkdtemp(prefix="countly_%s_" % tag)
 
 
+# One NOR ring device per storage root: it outlives a restart of the SDK on the same root, as
+# a partition outlives a reboot.
+_RINGS = {}
+RING_BLOCKS = 768   # 3 MiB: the ~4,000 events (2 records each) of the hour scenario's backlog fit
+
+
 class FakePlatform:
     name = "test"
+    # "ring": both queues on a NOR-rule flash ring (tests/support/norblock.py) through the same
+    # make_queue hook the ports use, instead of LittleFS-style files. Set per test.
+    queue = None
 
     def __init__(self, root=None, transport=None, epoch_ms=T0, tz=0, online=True):
         self.root = root or tmpdir("store")
@@ -32,6 +41,21 @@ class FakePlatform:
         self.scripted = None if transport == HTTP else transport or ScriptedTransport()
         self.ids = 0
         self.real = None
+
+    def make_queue(self, name, capacity, max_item, store=None):
+        if self.queue != "ring":
+            return None
+        dev = _RINGS.get(self.root)
+        if dev is None:
+            from norblock import NorBlock
+
+            # MicroPython keeps the image in a host file: 512 KiB is more than its test heap
+            mp = sys.implementation.name == "micropython"
+            dev = _RINGS[self.root] = NorBlock(4096, RING_BLOCKS, once=True,
+                                               path=self.root + "/ring.img" if mp else None)
+        from countly_blockfile import ring_queue
+
+        return ring_queue(dev, name, capacity, max_item, store)
 
     def advance(self, ms):
         if self.now is not None:
