@@ -209,6 +209,13 @@ class Countly:
                 return _zero()  # still awaitable
             if name in ("atick", "run"):
                 return _none()
+            if name == "stop":
+                # Stopped all the same: nothing more is taken and run() ends. Said on its own
+                # line: the shared out-of-memory line may have been printed long before.
+                self._stopped = True
+                self.log.notice("stop", ERROR, _M, "stop", "could not end the session (%s): "
+                                "stopped without it; the server ends it after its timeout",
+                                type(e).__name__)
             return False if name == "set_server_url" else None
 
     def safely(self, what, fn):

@@ -89,3 +89,23 @@ def test_location_on_an_inert_sdk_with_consent_required_says_inert_not_internal_
     assert ly.location.set(country_code="LV", city="Riga") is False
     assert ly.user.set("k", 1) is False
     assert sink.having("internal error") == [], sink.lines
+
+
+def test_stop_that_cannot_load_its_code_still_stops_and_says_so():
+    import countly_mp.countly as c
+
+    ly, sink = boot()
+    real = c.Countly._via
+
+    def no_memory(self, module, name, *a, **kw):
+        if name == "stop":
+            module = "no_such_module_countly"   # the import fails as a MemoryError would
+        return real(self, module, name, *a, **kw)
+
+    c.Countly._via = no_memory
+    try:
+        ly.stop()
+    finally:
+        c.Countly._via = real
+    assert len(sink.having("could not end the session")) == 1, sink.lines
+    assert ly.events.record("after") is False
