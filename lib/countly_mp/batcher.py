@@ -11,7 +11,7 @@
 # request leaves rq only after its events left eq (delivered, dropped, or orphaned by a dropped
 # request), so eq never keeps an event no request will ever carry.
 
-from .request import RETIME_GROWTH
+from .request import HOUR_GROWTH, RETIME_GROWTH
 from .wire import encoded_len
 
 _BRACKETS = 6  # "%5B" + "%5D" around the encoded array
@@ -24,6 +24,8 @@ def event_size(data):
     n = encoded_len(data)
     if _MARKER in data:
         n += RETIME_GROWTH
+    elif b'"hour":' not in data:
+        n += HOUR_GROWTH  # added at send: request.hour_dow_tail
     return n
 
 

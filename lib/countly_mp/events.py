@@ -102,8 +102,7 @@ class Events:
             head += ',"dur":' + _seconds(dur_ms)
         ts = core.clock.now_ms()
         if ts is not None:
-            hour, dow = core.clock.hour_dow(ts, core.clock.tz())
-            tail = ',"timestamp":%d,"hour":%d,"dow":%d}' % (ts, hour, dow)
+            tail = ',"timestamp":%d}' % ts  # hour, dow: added at send (hour_dow_tail)
         else:
             # No valid wall clock yet: a ticks marker, resolved when the request is sent.
             tail = ',"timestamp":"%s"}' % core.clock.marker()

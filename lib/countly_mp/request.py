@@ -104,7 +104,12 @@ def flag_value(flags, letter):
 
 
 RETIME_GROWTH = const(24)  # bytes an event's marker may grow by when it becomes a timestamp
+# Events are stored with their timestamp alone: the hour and the day of week follow from it
+# and are added as the request is built (hour_dow_tail), so a typical event fits one 128-byte
+# flash-ring record. Encoded bytes they add to a request, at most (',"hour":23,"dow":6').
+HOUR_GROWTH = const(34)
 _EV_MARK = b',"timestamp":"U'
+_EV_TS = b',"timestamp":'
 
 
 def time_params(clock, tz, marker):
@@ -115,6 +120,20 @@ def time_params(clock, tz, marker):
         return None
     hour, dow = clock.hour_dow(ts, tz)
     return b"&timestamp=%d&hour=%d&dow=%d" % (ts, hour, dow)
+
+
+def hour_dow_tail(data, clock, tz):
+    # For an event stored with its timestamp alone: the bytes that replace its closing "}",
+    # its local hour and day of week (the same on every retry). None for an event stored with
+    # them, or without a timestamp. The caller sends data[:-1] and this, copying nothing.
+    i = data.rfind(_EV_TS)
+    if i < 0 or data[-1] != 125:  # "}"
+        return None
+    digits = data[i + len(_EV_TS) : -1]
+    if not digits or not digits.isdigit():
+        return None
+    hour, dow = clock.hour_dow(int(digits), tz)
+    return b',"hour":%d,"dow":%d}' % (hour, dow)
 
 
 def retime_event(data, clock, tz):

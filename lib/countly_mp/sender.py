@@ -8,7 +8,7 @@
 
 from .compat import call_cold, const
 from .log import ERROR
-from .request import flag_value, retime_event, time_params
+from .request import flag_value, hour_dow_tail, retime_event, time_params
 from .sendbuf import shared
 from .wire import quote
 
@@ -200,13 +200,22 @@ class Sender:
         core = self._core
         buf = self._buf
         n = 0
+        clock = core.clock
+        tz = clock.tz()
         for seq, data in core.event_queue.items(first - 1):
             if seq > through:
                 break
             buf.put(b"%2C" if n else b"%5B")
+            tail = None
             if _MARKER in data:
-                data = retime_event(data, core.clock, core.clock.tz())
-            buf.quote(data)
+                data = retime_event(data, clock, tz)
+            else:
+                tail = hour_dow_tail(data, clock, tz)
+            if tail is None:
+                buf.quote(data)
+            else:
+                buf.quote(memoryview(data)[:-1])
+                buf.quote(tail)
             n += 1
         if n:
             buf.put(b"%5D")
