@@ -83,8 +83,9 @@ class Collector:
         if digest == self._last:
             self.duplicates += 1
             return SUCCESS
-        self._last = digest
-        self.requests += 1
+        # Taken only once read whole, as a server commits a request: a MemoryError while
+        # reading it (a test near its heap's end) is a failed exchange, and the SDK's retry
+        # is read again instead of being taken for a duplicate.
         while pos < stop:
             amp = buf.find(b"&", pos, stop)
             amp = stop if amp < 0 else amp
@@ -92,6 +93,8 @@ class Collector:
             if eq > 0:
                 self._param(buf, mv, bytes(mv[pos:eq]).decode(), eq + 1, amp)
             pos = amp + 1
+        self._last = digest
+        self.requests += 1
         return SUCCESS
 
     def _param(self, buf, mv, name, a, b):
@@ -104,6 +107,7 @@ class Collector:
             self.kinds[name] = self.kinds.get(name, 0) + 1
         if name == "events":
             a += 3  # "%5B"
+            got = []   # counted once all are read (see _receive)
             while a < b:
                 cut = buf.find(_BOUNDARY, a, b)
                 stop = b - 3 if cut < 0 else cut + 3  # through "%7D", without "%5D"
@@ -112,10 +116,12 @@ class Collector:
                 eid = seg.get("id", e["key"])
                 if e["key"] == "[CLY]_view" and "visit" not in seg:
                     eid = "end:%s" % eid  # a view's end repeats its start's segmentation
-                self.count(eid)
+                got.append(eid)
                 if self.on_event is not None:
                     self.on_event(e)
                 a = stop + 3  # past "%2C"
+            for eid in got:
+                self.count(eid)
 
     def close(self):
         pass
