@@ -25,32 +25,7 @@ from countly_mp.fsqueue import FsQueue  # noqa: E402
 from fastblock import FastDisk  # noqa: E402
 from xorshift import XorShift as Rng  # noqa: E402
 
-MP = sys.implementation.name == "micropython"
-import time  # noqa: E402
-
-if MP:
-
-    def now_us():
-        return time.ticks_us()
-
-    def diff(a, b):
-        return time.ticks_diff(b, a)
-
-else:
-
-    def now_us():
-        return int(time.perf_counter() * 1000000)
-
-    def diff(a, b):
-        return b - a
-
-
-def say(line):
-    print(line)
-    try:
-        sys.stdout.flush()
-    except AttributeError:
-        pass
+from benchkit import diff, now_us, say, spread  # noqa: E402
 
 
 def request(rng):
@@ -133,9 +108,6 @@ def depth_pair(rng, n, dep, nblocks, k=50):
     return t0 / done, t1 / done
 
 
-def spread(xs):
-    xs = sorted(xs)
-    return "%.2f / %.2f / %.2f" % (xs[0], xs[len(xs) // 2], xs[-1])
 
 
 def main(argv):

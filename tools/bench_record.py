@@ -28,33 +28,8 @@ from fakes import FakePlatform  # noqa: E402
 from fastblock import FastDisk  # noqa: E402
 from norblock import FastBlock  # noqa: E402
 
-MP = sys.implementation.name == "micropython"
 CHUNK = 25
-import time  # noqa: E402
-
-if MP:
-
-    def now_us():
-        return time.ticks_us()
-
-    def diff(a, b):
-        return time.ticks_diff(b, a)
-
-else:
-
-    def now_us():
-        return int(time.perf_counter() * 1000000)
-
-    def diff(a, b):
-        return b - a
-
-
-def say(line):
-    print(line)
-    try:
-        sys.stdout.flush()
-    except AttributeError:
-        pass
+from benchkit import diff, now_us, say, spread  # noqa: E402
 
 
 class Board(FakePlatform):
@@ -119,9 +94,6 @@ def one_run(backend, n):
     return sdk_us / n, bare_us / n, erases / n
 
 
-def spread(xs, fmt="%.2f"):
-    xs = sorted(xs)
-    return (fmt + " / " + fmt + " / " + fmt) % (xs[0], xs[len(xs) // 2], xs[-1])
 
 
 def main(argv):

@@ -22,29 +22,11 @@ from countly_mp.ringqueue import RingQueue  # noqa: E402
 from norblock import FastBlock  # noqa: E402
 from xorshift import XorShift  # noqa: E402
 
-MP = sys.implementation.name == "micropython"
+from benchkit import diff, now_us  # noqa: E402
+
 RUNS = 3
 N = 200  # calls per timed batch
 BATCHES = 5
-
-if MP:
-    import time
-
-    def now_us():
-        return time.ticks_us()
-
-    def diff(a, b):
-        return time.ticks_diff(b, a)
-
-else:
-    import time
-
-    def now_us():
-        return time.perf_counter_ns() // 1000
-
-    def diff(a, b):
-        return b - a
-
 
 def request(rng):
     return b"r" * (300 + rng.below(301))  # a Countly request of 300-600 bytes
