@@ -5,33 +5,13 @@
 
 import asyncio
 
+from console import AnswersOk, Sink
 from fakes import FakePlatform
 
 from countly_mp.config import Config
 from countly_mp.countly import Countly
 
 URL = "http://127.0.0.1:9"
-
-
-class Sink:
-    # what a serial console would show (Platform.log_sink)
-    def __init__(self):
-        self.lines = []
-
-    def __call__(self, level, line):
-        self.lines.append(line)
-
-    def having(self, text):
-        return [x for x in self.lines if text in x]
-
-
-class AnswersOk:
-    # an asyncio transport whose every exchange is answered 200 Success
-    async def exchange(self, method, path, body=None, content_type=None, max_body=None):
-        return 200, None, b'{"result":"Success"}'
-
-    def close(self):
-        pass
 
 
 class BrokenStorage(FakePlatform):

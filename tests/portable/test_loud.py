@@ -6,24 +6,13 @@
 import sys
 
 from collect import Collector
+from console import AnswersOk, Sink
 from fakes import FakePlatform, tmpdir
 
 from countly_mp.config import Config
 from countly_mp.countly import Countly
 
 URL = "http://127.0.0.1:9"
-
-
-class Sink:
-    # Where the port sends printed lines (Platform.log_sink): what a serial console would show.
-    def __init__(self):
-        self.lines = []
-
-    def __call__(self, level, line):
-        self.lines.append(line)
-
-    def having(self, text):
-        return [x for x in self.lines if text in x]
 
 
 def boot(platform=None, **opts):
@@ -168,20 +157,11 @@ def test_a_lone_surrogate_is_refused_on_cpython():
     assert ly.events.record("ok") and ly.flush() == 1
 
 
-class _AnswersOk:
-    # an asyncio transport whose every exchange is answered 200 Success
-    async def exchange(self, method, path, body=None, content_type=None, max_body=None):
-        return 200, None, b'{"result":"Success"}'
-
-    def close(self):
-        pass
-
-
 def test_a_memory_error_in_atick_is_one_line_and_the_task_goes_on():
     import asyncio
 
     ly, p, sink = boot()
-    p.async_transport = lambda *a: _AnswersOk()
+    p.async_transport = lambda *a: AnswersOk()
     ly.events.record("e")
     ly.batcher.close()   # the event is a request now
     before = ly.pending()
