@@ -24,8 +24,10 @@ def event_size(data):
     n = encoded_len(data)
     if _MARKER in data:
         n += RETIME_GROWTH
-    elif b'"hour":' not in data:
-        n += HOUR_GROWTH  # added at send: request.hour_dow_tail
+    elif data.rfind(b',"hour":') < data.rfind(b',"timestamp":'):
+        # stored with the timestamp last (a segmentation key may be "hour"): hour and dow are
+        # added at send, request.hour_dow_tail
+        n += HOUR_GROWTH
     return n
 
 

@@ -357,6 +357,9 @@ class Countly:
             except OSError as e:
                 if not e.args or e.args[0] != _ENOSPC or tries >= _ROOM_TRIES:
                     raise
+            sender = self.__dict__.get("sender")
+            if sender is not None and sender.settle():
+                continue  # delivered events the sender had not acked yet: their room first
             tries += 1
             victim = rq if len(rq) else self.event_queue
             if not victim.drop_oldest():

@@ -26,6 +26,8 @@ from .ringwalk import RingWalk
 
 
 class RingQueue(RingWalk):
+    cheap_ack = True  # an ack is one 16-byte cursor entry: the sender need not defer it
+
     def __init__(self, dev, first, nblocks, capacity=1000, max_item=5184, record_size=128,
                  tag=None):
         # tag: bytes naming the owner (the store folder): another owner's records are foreign

@@ -201,7 +201,7 @@ class Sender:
         buf = self._buf
         n = 0
         clock = core.clock
-        tz = clock.tz()
+        tz = self._request_tz()
         for seq, data in core.event_queue.items(first - 1):
             if seq > through:
                 break
@@ -220,6 +220,22 @@ class Sender:
         if n:
             buf.put(b"%5D")
         return n
+
+    def _request_tz(self):
+        # The tz stored with the request in the send buffer: its events' hour and dow then come
+        # out the same on every retry, whatever the offset (daylight saving) is by then.
+        b = self._buf
+        i = b.find(b"&tz=")
+        if i >= 0:
+            j = i + 4
+            k = j
+            while k < b.n and b.buf[k] != 38:  # "&"
+                k += 1
+            try:
+                return int(str(bytes(b.buf[j:k]), "ascii"))
+            except ValueError:
+                pass
+        return self._core.clock.tz()
 
     def finish(self, job, status, retry_after, answer, error=None):
         # Applies the answer (or the network error) to the request of `job`. Anything but the
@@ -262,15 +278,26 @@ class Sender:
             self.release(job)
 
     # ---- acks, drops and poison ----
+    def settle(self):
+        # The event queue acked through the delivered events _ack has let wait. -> True when
+        # that freed something (store_item calls it before dropping anything for room).
+        if not self._eq_through:
+            return False
+        self._core.event_queue.ack(self._eq_through)
+        self._eq_through = self._eq_lag = 0
+        return True
+
     def _ack(self, seq, through):
         # The event queue is acked before the request queue, and only when the request
         # queue is about to run empty or every _EQ_LAG events requests: while requests wait,
         # delivered events left on flash are dropped after a restart up to the events of the
         # first waiting request (startup runs sync_events), so they are never sent again, and
         # a delivery costs one cursor write instead of two. A half-full event queue is acked at
-        # once: delivered events never crowd out (and count as dropped) waiting ones. A cut
-        # between the two acks leaves a request whose events are gone, which prepare() then
-        # skips.
+        # once: delivered events never crowd out (and count as dropped) waiting ones; so is a
+        # ring's (its ack is a 16-byte cursor entry, and a ring that wraps over delivered but
+        # unacked events would count them as dropped). A cut between the two acks leaves a
+        # request whose events are gone, which prepare() then skips. Full storage: settle()
+        # first, before anything waiting is dropped for room.
         core = self._core
         rq = core.request_queue
         try:
@@ -279,10 +306,14 @@ class Sender:
                 self._eq_lag += 1
             eq = core.event_queue
             if self._eq_through and (len(rq) <= 1 or self._eq_lag >= _EQ_LAG
-                                     or len(eq) * 2 >= eq.capacity):
-                eq.ack(self._eq_through)
-                self._eq_through = self._eq_lag = 0
+                                     or len(eq) * 2 >= eq.capacity
+                                     or getattr(eq, "cheap_ack", False)):
+                self.settle()
             rq.ack(seq)
+            if not len(rq):
+                # the events of requests acked without them (poisoned before their span was
+                # read) go too: nothing to send is left on flash for a restart to rebuild
+                core.sync_events()
             return True
         except OSError as e:
             self._unacked = (seq, through)
