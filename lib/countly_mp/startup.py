@@ -161,8 +161,12 @@ def _recover(b, core):
     b.claimed = claimed_of(last[1]) if last is not None else 0
     b.since = core.clock.ticks()
     # Delivered events the last run had not acked yet (sender.py acks the event queue lazily)
-    # go first: they are never batched or sent again.
-    core.sync_events()
+    # go first: they are never batched or sent again. If that ack fails, the open batch is
+    # rebuilt all the same (a delivered event may go again; a waiting one is never lost).
+    try:
+        core.sync_events()
+    except OSError as e:
+        core.internal_error("Countly", "init events", e)
     for seq, data in core.event_queue.items(b.claimed):
         b.note(seq, event_size(data))
 
