@@ -6,6 +6,7 @@ from . import device_id as dmod
 from .config import MAX_ID, Config, text_ok
 from .log import ERROR
 from .request import split_record
+from .sessions import save_health
 from .wire import quote
 
 _M = "Countly"
@@ -137,7 +138,7 @@ def stop(core):
         core.safely("stop view", views.session_end)
     core.safely("stop events", core.batcher.close)
     core.safely("stop user", core.user_save)
-    core.safely("stop health", core.health_save)
+    core.safely("stop health", lambda: save_health(core))
     core._stopped = True
     core.sender.close()
 

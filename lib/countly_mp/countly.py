@@ -3,7 +3,7 @@
 # records events never compiles the crash or remote-config modules. No public call raises, and
 # no attribute access either: a feature that cannot load answers every call with None.
 
-from .compat import collect, compact, const, drop_module, dumps, exception_text
+from .compat import collect, compact, const, drop_module, exception_text
 from .config import Config
 from .log import ERROR, WARNING, Logger
 from .request import TooLarge, flag_value
@@ -64,7 +64,7 @@ class Countly:
     # Backoff after a slow answer (pacing.py): answer time ms, queue share in permille,
     # request age ms, rest s. On by default with these values, as in the other SDKs.
     bom = (10000, 500, 86400000, 60)
-    _hc_mark = (0, 0, None)  # health counters at their last save (health_save)
+    _hc_mark = (0, 0, None)  # health counters at their last save (sessions.save_health)
 
     def __init__(self, config, platform=None):
         if not isinstance(config, Config):
@@ -319,28 +319,10 @@ class Countly:
             return False
         return late
 
-    def metrics_json(self):
-        m = self.platform.metrics()
-        m["_app_version"] = self.config.app_version
-        for k in self.config.metrics:
-            m[k] = self.config.metrics[k]
-        return dumps(m)
-
     def user_save(self):
         feature = self.__dict__.get("user")
         if feature is not None:
             feature.save()
-
-    def health_save(self):
-        # At the session's save points and stop(): the health counters persist when they
-        # changed in this run (health.py, loaded only then).
-        mark = (self.log.errors, self.log.warnings, self.sender.failed)
-        if mark != self._hc_mark:
-            from .health import save
-
-            save(self)
-            self._hc_mark = mark
-            drop_module("health")
 
     def store_item(self, queue, data):
         # Appends to a queue; on a full flash the oldest requests (then the oldest events) are

@@ -6,6 +6,7 @@
 
 from .compat import dumps
 from .log import ERROR, WARNING
+from .request import metrics_json
 from .results import RCData, RequestResult
 
 _M = "RemoteConfig"
@@ -67,7 +68,7 @@ def _fetch(core, function, keys):
         legacy = False
     params = [("method", "fetch_remote_config" if legacy else "rc")]
     if core.consent_has("sessions"):
-        params.append(("metrics", core.metrics_json()))
+        params.append(("metrics", metrics_json(core)))
     if keys is not None:
         params.append(("keys" if function == "download_keys" else "omit_keys",
                        dumps(list(keys))))

@@ -15,7 +15,7 @@
 # REQUEST_MAX is the one budget everything derives from (docs/internals.md): no stored param
 # string is longer, so every request fits the queue and the send buffer.
 
-from .compat import const
+from .compat import const, dumps
 from .wire import encode_params, quote_into
 
 SDK_VERSION = "26.1.0"
@@ -148,3 +148,12 @@ def retime_event(data, clock, tz):
         return data[:i] + data[end + 1 :]
     hour, dow = clock.hour_dow(ts, tz)
     return data[:i] + b',"timestamp":%d,"hour":%d,"dow":%d' % (ts, hour, dow) + data[end + 1 :]
+
+
+def metrics_json(core):
+    # The begin_session (and remote config) metrics: the port's, the app version, Config's own.
+    m = core.platform.metrics()
+    m["_app_version"] = core.config.app_version
+    for k in core.config.metrics:
+        m[k] = core.config.metrics[k]
+    return dumps(m)

@@ -2,6 +2,8 @@
 # and location), continuing one after deep sleep, and the manual begin/update/end. Loaded by
 # sessions.py for the call and dropped after.
 
+from .request import metrics_json
+
 _M = "Sessions"
 
 
@@ -40,7 +42,7 @@ def begin_now(sessions):
     sessions.active = True
     sessions._since = core.clock.ticks()
     sessions._carry_ms = 0
-    params = [("begin_session", "1"), ("metrics", core.metrics_json())]
+    params = [("begin_session", "1"), ("metrics", metrics_json(core))]
     params.extend(_location(core))
     core.enqueue(params)
     sessions._save()

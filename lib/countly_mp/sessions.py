@@ -5,7 +5,7 @@
 # report, in the port's RTC memory when it has one, so a board waking from deep sleep continues
 # its session instead of opening a new one on every wake, and counts the time asleep.
 
-from .compat import call_cold
+from .compat import call_cold, drop_module
 
 _M = "Sessions"
 _COLD = ("begin", "update", "end", "begin_now", "resume")
@@ -18,6 +18,18 @@ def _cold(sessions, name):
         sessions._core.internal_error(_M, name, e)
         return False
 
+
+
+def save_health(core):
+    # At the session's save points and stop(): the health counters persist when they changed
+    # in this run (health.py, loaded only then).
+    mark = (core.log.errors, core.log.warnings, core.sender.failed)
+    if mark != core._hc_mark:
+        from .health import save
+
+        save(core)
+        core._hc_mark = mark
+        drop_module("health")
 
 class Sessions:
     def __init__(self, core):
@@ -49,7 +61,7 @@ class Sessions:
         core.safely("session events", core.batcher.close)  # the session's events go first
         core.enqueue([("session_duration", self._elapsed_s())])
         self._save()
-        core.safely("session health", core.health_save)  # the guide's periodic save point
+        core.safely("session health", self._save_health)  # the guide's periodic save point
         return True
 
     def end_now(self):
@@ -64,8 +76,11 @@ class Sessions:
         self.active = False
         core.enqueue([("end_session", "1"), ("session_duration", self._elapsed_s())])
         self._save()
-        core.safely("session health", core.health_save)  # the app may be about to close
+        core.safely("session health", self._save_health)  # the app may be about to close
         return True
+
+    def _save_health(self):
+        save_health(self._core)
 
     def due(self):
         # Automatic update from tick(): every session_update_interval seconds.

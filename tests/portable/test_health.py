@@ -10,6 +10,7 @@ import json
 from featkit import idle
 from featkit import make
 
+from countly_mp.sessions import save_health
 from countly_mp.config import Config
 
 
@@ -135,7 +136,7 @@ def test_an_answer_of_escaped_characters_is_cut_to_fit_the_request():
                     answers=[(500, None, b'"' * 600)])
     ly.events.record("e")
     assert ly.flush() == 0  # 500: the last failed request
-    ly.health_save()
+    save_health(ly)
     em = stored(ly)["em"]
     assert 200 < len(em) < 600 and em == '"' * len(em)
     p.advance(60000)  # the queue's retry cooldown: jobs wait for it
