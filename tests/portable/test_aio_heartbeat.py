@@ -14,8 +14,8 @@
 # drip the SDK gave up on, then its byte-identical retry: the duplicate Countly's own check
 # drops). Both runtimes; MicroPython reaches the hostile server through COUNTLY_TEST_HOSTILE.
 # The SDK with its asyncio transport leaves little of a 128 KiB heap on the 64-bit binary, so
-# this module talks to the hostile server through the SDK's own HTTP client instead of
-# importing the chaos test helpers, and keeps request hashes short.
+# this module talks to the hostile server through the SDK's own HTTP client (chaoskit gives
+# only the request hashing), and keeps request hashes short.
 
 import json
 import os
@@ -23,6 +23,7 @@ import sys
 import time
 
 import countly_port
+from chaoskit import params_without_rr
 
 from countly_mp.compat import sha256_hex
 from countly_mp.config import Config
@@ -131,17 +132,6 @@ async def _sleep_ms(ms):
         await asyncio.sleep(ms / 1000)
 
 
-def _params(method, path, body):
-    # The request's parameters without rr, as the hostile server hashes them.
-    raw = bytes(body) if body is not None else (path.encode() if isinstance(path, str)
-                                                 else bytes(path))
-    if body is None:
-        raw = raw[raw.find(b"?") + 1 :]
-    i = raw.find(b"&rr=")
-    j = raw.find(b"&", i + 1)
-    return raw[:i] + (raw[j:] if j > 0 else b"")
-
-
 class Watch:
     # Wraps the SDK's asyncio transport: the hash of each request sent, and whether an
     # exchange is in flight (the test changes servers only between exchanges).
@@ -151,7 +141,7 @@ class Watch:
         self.busy = 0
 
     async def exchange(self, method, path, body=None, content_type=None, max_body=None):
-        self.sent.append(sha256_hex(_params(method, path, body))[:_HASH])
+        self.sent.append(sha256_hex(params_without_rr(path, body))[:_HASH])
         self.busy += 1
         try:
             return await self.t.exchange(method, path, body, content_type, max_body)

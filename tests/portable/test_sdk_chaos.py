@@ -33,16 +33,6 @@ def _sleep_ms(ms):
         time.sleep(ms / 1000)
 
 
-def _params(method, path, body):
-    raw = bytes(body) if body is not None else (path.encode() if isinstance(path, str)
-                                                 else bytes(path))
-    if body is None:
-        raw = raw[raw.find(b"?") + 1 :]
-    i = raw.find(b"&rr=")
-    j = raw.find(b"&", i + 1)
-    return raw[:i] + (raw[j:] if j > 0 else b"")
-
-
 class Watch:
     # Wraps the SDK's transport: the hash of each request sent (as the server logs it) and
     # how long each exchange took. One per platform: the SDK opens a new transport after a
@@ -53,7 +43,8 @@ class Watch:
         self.longest = 0
 
     def exchange(self, method, path, body=None, content_type=None, max_body=None):
-        self.sent.append(sha256_hex(_params(method, path, body))[:16])  # as /processed gives
+        # cut to 16 hex digits, as /__hostile/processed gives them
+        self.sent.append(sha256_hex(chaos.params_without_rr(path, body))[:16])
         t0 = chaos.now_ms()
         try:
             return self.t.exchange(method, path, body, content_type, max_body)

@@ -58,3 +58,14 @@ def since(t0):
     if _MP:
         return time.ticks_diff(time.ticks_ms(), t0)
     return now_ms() - t0
+
+
+def params_without_rr(path, body):
+    # A request's parameters without rr, as the hostile server hashes them.
+    raw = bytes(body) if body is not None else (path.encode() if isinstance(path, str)
+                                                 else bytes(path))
+    if body is None:
+        raw = raw[raw.find(b"?") + 1 :]
+    i = raw.find(b"&rr=")
+    j = raw.find(b"&", i + 1)
+    return raw[:i] + (raw[j:] if j > 0 else b"")
